@@ -1,0 +1,72 @@
+"""The ``texsynth`` command: dispatches to sub-commands and turns errors into one-line messages."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Callable, Sequence
+
+from texsynth.errors import TexsynthError
+
+# Sub-command name -> module exposing ``main(argv) -> int``. Modules are imported lazily so
+# `texsynth --help` stays fast and a command never pays for another's imports.
+COMMANDS = {
+    "synth": "texsynth.synth_cli",
+    "dream": "texsynth.dream_cli",
+    "cppn": "texsynth.cppn_cli",
+    "vae": "texsynth.vae_cli",
+}
+
+USAGE = """usage: texsynth COMMAND [ARGS ...]
+
+commands:
+  synth    multiscale texture synthesis (same flags as synthesize.py)
+  dream    DeepDream: amplify what a VGG layer sees in an image
+  cppn     draw patterns with a compositional pattern-producing network
+  vae      train and sample a small convolutional VAE
+
+Run `texsynth COMMAND --help` for a command's flags."""
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ start-up chatter unless the user asked for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_guarded(entry: Callable[[Sequence[str]], int], argv: Sequence[str], prog: str) -> int:
+    """Run a command's ``main``, mapping user errors to one line and Ctrl-C to exit 130."""
+    try:
+        return int(entry(argv) or 0)
+    except TexsynthError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"{prog}: error: out of memory; try a smaller output size or fewer octaves", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``texsynth`` and ``python -m texsynth``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"texsynth: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
+    quiet_tensorflow()
+    module = importlib.import_module(COMMANDS[name])
+    return run_guarded(module.main, rest, f"texsynth {name}")
+
+
+def synthesize_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``synthesize.py`` (the ancestor's command line)."""
+    quiet_tensorflow()
+    from texsynth import synth_cli
+
+    return run_guarded(synth_cli.main, list(sys.argv[1:] if argv is None else argv), "synthesize.py")

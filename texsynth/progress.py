@@ -1,0 +1,93 @@
+"""Progress reporting for long loops: a live line on a terminal, plain throttled lines in logs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds as ``H:MM:SS`` or ``M:SS``."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class Progress:
+    """Report iteration, loss, iterations per second and ETA.
+
+    On a TTY the line is redrawn in place; otherwise a plain line is printed at most
+    every ``log_interval`` seconds (and always for the last step), so logs stay short.
+
+    Parameters
+    ----------
+    total : int
+        Expected number of steps (for the ETA).
+    label : str
+        Prefix of each line, e.g. ``"octave 2"`` or ``"synth"``.
+    stream : text stream, optional
+        Where to write; standard error by default.
+    quiet : bool
+        Print nothing.
+    log_interval : float
+        Seconds between plain lines when not on a TTY.
+    """
+
+    def __init__(self, total: int, label: str = "", stream: TextIO | None = None, quiet: bool = False,
+                 log_interval: float = 2.0) -> None:
+        self.total = total
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.quiet = quiet
+        self.log_interval = log_interval
+        self.is_tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.perf_counter()
+        self._last_print = -float("inf")
+        self._drawn = False
+
+    def update(self, step: int, loss: float | None = None, extra: str = "") -> None:
+        """Report that ``step`` of ``total`` steps are done."""
+        if self.quiet:
+            return
+        now = time.perf_counter()
+        elapsed = now - self.start
+        rate = step / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        parts = [self.label] if self.label else []
+        parts.append(f"iter {step}/{self.total}")
+        if loss is not None:
+            parts.append(f"loss {loss:.4g}")
+        parts.append(f"{rate:.2f} it/s")
+        parts.append(f"ETA {format_duration(eta)}" if eta == eta else "ETA ?")
+        if extra:
+            parts.append(extra)
+        line = "  ".join(parts)
+        if self.is_tty:
+            self.stream.write("\r\033[K" + line)
+            self.stream.flush()
+            self._drawn = True
+        elif now - self._last_print >= self.log_interval or step >= self.total:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self._last_print = now
+
+    def close(self) -> None:
+        """End the live line (on a TTY) so later output starts on a new line."""
+        if self._drawn and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def log(message: str, quiet: bool = False, stream: TextIO | None = None) -> None:
+    """Print an informational line (to standard error, so standard output stays clean)."""
+    if not quiet:
+        print(message, file=stream if stream is not None else sys.stderr, flush=True)
