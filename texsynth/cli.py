@@ -31,7 +31,7 @@ Run `texsynth COMMAND --help` for a command's flags."""
 
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's C++ start-up chatter unless the user asked for it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def run_guarded(entry: Callable[[Sequence[str]], int], argv: Sequence[str], prog: str) -> int:
@@ -69,4 +69,5 @@ def synthesize_main(argv: Sequence[str] | None = None) -> int:
     quiet_tensorflow()
     from texsynth import synth_cli
 
-    return run_guarded(synth_cli.main, list(sys.argv[1:] if argv is None else argv), "synthesize.py")
+    args = list(sys.argv[1:] if argv is None else argv)
+    return run_guarded(lambda a: synth_cli.main(a, "synthesize.py"), args, "synthesize.py")

@@ -1,0 +1,39 @@
+import io
+
+from texsynth.progress import Progress, format_duration
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_plain_lines_in_logs_are_throttled_but_the_last_is_kept():
+    stream = io.StringIO()
+    progress = Progress(100, "synth", stream=stream, log_interval=3600)
+    for step in range(1, 101):
+        progress.update(step, loss=1.0 / step)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2  # the first and the last
+    assert "iter 100/100" in lines[-1] and "it/s" in lines[-1] and "ETA" in lines[-1] and "loss 0.01" in lines[-1]
+    assert "\r" not in stream.getvalue()
+
+
+def test_terminal_line_is_redrawn_in_place():
+    stream = FakeTTY()
+    with Progress(10, stream=stream) as progress:
+        progress.update(5, loss=2.0)
+        progress.update(6, loss=1.5)
+    text = stream.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n") and "iter 6/10" in text
+
+
+def test_quiet_prints_nothing():
+    stream = io.StringIO()
+    Progress(3, stream=stream, quiet=True).update(1)
+    assert stream.getvalue() == ""
+
+
+def test_format_duration():
+    assert format_duration(75) == "1:15"
+    assert format_duration(3725) == "1:02:05"

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from texsynth.errors import TexsynthError
+from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
+
+
+def test_layer_sequence_follows_the_ancestor():
+    names = layer_names("vgg19")
+    assert names[:8] == ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1", "conv3_2"]
+    assert len(names) == 21 and len(layer_names("vgg16")) == 18
+    assert names.index("conv4_1") == 11 and layer_names("vgg16").index("conv4_1") == 10
+
+
+def test_resolve_layers_accepts_indices_and_names():
+    assert resolve_layers(["2", "7"], "vgg16") == [2, 7]
+    assert resolve_layers(["conv3_2", "pool1", "2"], "vgg19") == [2, 7]
+
+
+@pytest.mark.parametrize("spec", ["conv9_1", "99", "-1"])
+def test_resolve_layers_rejects_with_the_valid_list(spec):
+    with pytest.raises(TexsynthError, match="conv1_1"):
+        resolve_layers([spec], "vgg16")
+
+
+def test_preprocessing_round_trip():
+    rgb = np.random.default_rng(0).uniform(0, 255, (4, 5, 3)).astype(np.float32)
+    x = rgb_to_vgg(rgb, (100.0, 110.0, 120.0))
+    assert x[0, 0, 0] == pytest.approx(rgb[0, 0, 2] - 100.0)
+    np.testing.assert_allclose(vgg_to_rgb(x, (100.0, 110.0, 120.0)), rgb, atol=1e-4)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_feature_shapes_match_feature_size(tiny, padding):
+    features = VGGFeatures(tiny, depth=7, padding=padding)
+    out = features(tf.zeros((2, 61, 45, 3)), [0, 2, 7])
+    for layer, f in zip([0, 2, 7], out):
+        assert f.shape[1:3] == (feature_size(61, layer, "vgg16", padding), feature_size(45, layer, "vgg16", padding))
+    assert out[0].shape[0] == 2 and out[2].shape[3] == 16
+
+
+def test_extractor_is_truncated_at_the_deepest_layer(tiny):
+    features = VGGFeatures(tiny, depth=2)
+    assert len(features.kernels) == 2
+    with pytest.raises(ValueError):
+        features(tf.zeros((1, 20, 20, 3)), [3])

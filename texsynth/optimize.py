@@ -1,0 +1,103 @@
+"""L-BFGS-B over image pixels: scipy's optimiser driven by a TensorFlow loss-and-gradient function.
+
+The optimiser works on a flat float64 vector; the loss sees a float32 tensor of the image's shape.
+Every accepted iterate is reported to a callback (for progress and in-progress frames), and a
+Ctrl-C returns the latest accepted iterate instead of losing the work.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+from scipy.optimize import minimize
+
+LossAndGrad = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
+
+
+@dataclass
+class OptimizeResult:
+    """Outcome of :func:`lbfgs`.
+
+    Attributes
+    ----------
+    x : ndarray
+        The latest accepted iterate, in the shape of ``x0``.
+    losses : list of float
+        Loss after each iteration.
+    seconds : list of float
+        Wall time of each iteration.
+    interrupted : bool
+        True when Ctrl-C stopped the run.
+    message : str
+        scipy's reason for stopping.
+    """
+
+    x: np.ndarray
+    losses: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    interrupted: bool = False
+    message: str = ""
+
+
+def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None = None,
+          upper: np.ndarray | None = None, max_iter: int = 500, tol: float = 1e-9,
+          callback: Callable[[int, np.ndarray, float], None] | None = None) -> OptimizeResult:
+    """Minimise ``loss_and_grad`` over an array with scipy's L-BFGS-B.
+
+    Parameters
+    ----------
+    loss_and_grad : callable
+        Takes a float32 tensor shaped like ``x0``; returns (scalar loss, gradient of that shape).
+    x0 : ndarray
+        The starting point.
+    lower, upper : ndarray, optional
+        Box bounds broadcastable to ``x0`` (e.g. per colour channel).
+    max_iter : int
+        Iteration limit.
+    tol : float
+        scipy's ``tol`` (its ftol and gtol).
+    callback : callable, optional
+        Called as ``callback(iteration, x, loss)`` after every iteration (1-based).
+
+    Returns
+    -------
+    OptimizeResult
+    """
+    shape = x0.shape
+    result = OptimizeResult(x=x0.copy())
+
+    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, grad = loss_and_grad(tf.constant(flat.reshape(shape), dtype=tf.float32))
+        return float(loss), grad.numpy().astype(np.float64).ravel()
+
+    last_time = [time.perf_counter()]
+
+    def on_iteration(intermediate_result) -> None:
+        now = time.perf_counter()
+        result.seconds.append(now - last_time[0])
+        last_time[0] = now
+        result.x = intermediate_result.x.reshape(shape).astype(x0.dtype)
+        result.losses.append(float(intermediate_result.fun))
+        if callback is not None:
+            callback(len(result.losses), result.x, result.losses[-1])
+
+    bounds = None
+    if lower is not None or upper is not None:
+        lo = np.broadcast_to(-np.inf if lower is None else lower, shape).ravel()
+        hi = np.broadcast_to(np.inf if upper is None else upper, shape).ravel()
+        bounds = np.stack([lo, hi], axis=1)
+    try:
+        scipy_result = minimize(fun, x0.astype(np.float64).ravel(), jac=True, method="L-BFGS-B",
+                                bounds=bounds, tol=tol, callback=on_iteration,
+                                options={"maxiter": max_iter, "maxfun": max(15000, 4 * max_iter)})
+        result.message = str(scipy_result.message)
+        if not result.losses:  # converged before its first iteration
+            result.x = scipy_result.x.reshape(shape).astype(x0.dtype)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.message = "interrupted"
+    return result

@@ -1,0 +1,91 @@
+"""Gaussian and Laplacian image pyramids with the 5-tap Burt–Adelson kernel.
+
+Each reduction blurs with the separable kernel ``[1/4 - a/2, 1/4, a, 1/4, 1/4 - a/2]`` (a = 0.4) and
+keeps every second pixel. With ``valid`` padding a level of size n has (n - 5) // 2 + 1 pixels; with
+``same`` padding the border is mirrored and a level has ceil(n / 2) pixels, so a constant image stays
+constant either way. Images are (N, H, W, C) tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+TAPS = 5
+
+
+def burt_adelson_kernel(a: float = 0.4) -> np.ndarray:
+    """The 1-D generating kernel of Burt & Adelson (1983); it sums to 1."""
+    return np.array([0.25 - a / 2, 0.25, a, 0.25, 0.25 - a / 2], dtype=np.float32)
+
+
+def reduced_size(size: int, padding: str) -> int:
+    """Size of the next pyramid level."""
+    return (size - TAPS) // 2 + 1 if padding == "valid" else -(-size // 2)
+
+
+def level_sizes(size: int, octaves: int, padding: str) -> list[int]:
+    """Sizes of all ``octaves`` levels, finest first (may reach zero or below if too small)."""
+    sizes = [size]
+    for _ in range(octaves - 1):
+        sizes.append(reduced_size(sizes[-1], padding) if sizes[-1] >= TAPS else 0)
+    return sizes
+
+
+def _blur(x: tf.Tensor, kernel: np.ndarray, strides: int) -> tf.Tensor:
+    """Separable depthwise blur along H then W, 'valid', with the given stride."""
+    channels = x.shape[-1]
+    k = tf.constant(kernel, dtype=x.dtype)
+    kh = tf.tile(tf.reshape(k, (TAPS, 1, 1, 1)), (1, 1, channels, 1))
+    kw = tf.tile(tf.reshape(k, (1, TAPS, 1, 1)), (1, 1, channels, 1))
+    x = tf.nn.depthwise_conv2d(x, kh, strides=(1, strides, 1, 1), padding="VALID")
+    return tf.nn.depthwise_conv2d(x, kw, strides=(1, 1, strides, 1), padding="VALID")
+
+
+def reduce(x: tf.Tensor, padding: str = "valid", a: float = 0.4) -> tf.Tensor:
+    """Blur and subsample by 2: the next level of a Gaussian pyramid.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, H, W, C)
+    padding : {"valid", "same"}
+        ``same`` mirrors the border (reflect) so every output pixel sees a full kernel.
+    a : float
+        Centre tap of the Burt–Adelson kernel.
+
+    Returns
+    -------
+    Tensor, shape (N, H', W', C) with H' = :func:`reduced_size` (H, padding).
+    """
+    if padding == "same":
+        # An odd size needs one more row so that the stride-2 output has ceil(n/2) pixels.
+        extra_h, extra_w = x.shape[1] % 2, x.shape[2] % 2
+        x = tf.pad(x, [[0, 0], [2, 2 + extra_h], [2, 2 + extra_w], [0, 0]], mode="SYMMETRIC")
+    return _blur(x, burt_adelson_kernel(a), strides=2)
+
+
+def gaussian_pyramid(x: tf.Tensor, octaves: int, padding: str = "valid") -> list[tf.Tensor]:
+    """The ``octaves`` levels of a Gaussian pyramid, finest (``x`` itself) first."""
+    levels = [x]
+    for _ in range(octaves - 1):
+        levels.append(reduce(levels[-1], padding))
+    return levels
+
+
+def expand(x: tf.Tensor, height: int, width: int, a: float = 0.4) -> tf.Tensor:
+    """Upsample by 2 (zero insertion, then the same blur with 4× gain) to (height, width)."""
+    n, h, w, c = x.shape
+    # Insert zeros by stacking with zeros and reshaping; mirror-pad so the border keeps its level.
+    zeros = tf.zeros_like(x)
+    x = tf.reshape(tf.stack([x, zeros], axis=3), (n, h, 2 * w, c))
+    x = tf.reshape(tf.stack([x, tf.zeros_like(x)], axis=2), (n, 2 * h, 2 * w, c))
+    x = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
+    x = 4.0 * _blur(x, burt_adelson_kernel(a), strides=1)
+    return x[:, :height, :width, :]
+
+
+def laplacian_pyramid(x: tf.Tensor, octaves: int) -> list[tf.Tensor]:
+    """Band-pass levels (finest first) of a mirrored-border Laplacian pyramid; the last is the residual."""
+    gaussian = gaussian_pyramid(x, octaves, padding="same")
+    bands = [fine - expand(coarse, fine.shape[1], fine.shape[2]) for fine, coarse in zip(gaussian, gaussian[1:])]
+    return bands + [gaussian[-1]]

@@ -1,0 +1,227 @@
+"""Multiscale texture synthesis (Snelgrove 2017): match VGG Gram matrices at every pyramid octave.
+
+The pipeline is linear: read the sources, compute their target Grams at every (octave, layer), make a
+starting image, and let L-BFGS-B move the output's pixels until its Grams match. This module owns
+that pipeline and its configuration; file names and the command line live in ``synth_cli``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+from scipy import ndimage
+
+from texsynth.errors import TexsynthError
+from texsynth.io import load_image, resize_image
+from texsynth.losses import gram, gram_loss, interframe_loss, join_grams, shifted_distance
+from texsynth.optimize import OptimizeResult, lbfgs
+from texsynth.pyramid import gaussian_pyramid, level_sizes
+from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
+from texsynth.weights import VGGWeights
+
+SEED_KINDS = ("random", "symmetric", "cppn", "image")
+
+
+@dataclass
+class SynthConfig:
+    """Everything one synthesis run needs to know (the command line maps onto it one to one)."""
+
+    sources: list[Path]
+    width: int = 512
+    height: int = 512
+    octaves: int = 4
+    layers: list[str] = field(default_factory=lambda: ["2", "7"])
+    max_iter: int = 500
+    source_scale: float | None = None
+    source_width: int | None = None
+    padding: str = "valid"
+    join_mode: str = "average"
+    count: int = 1
+    mul: float = 1.0
+    if_weight: float = 1.0
+    if_shift: float = 5.0
+    if_order: int = 2
+    if_distance: str = "l2"
+    if_octaves: int = 1
+    seed: str = "random"
+    seed_image: Path | None = None
+    tol: float = 1e-9
+    random_seed: int | None = None
+    border: int | None = None
+
+
+def max_octaves(height: int, width: int, depth: int, arch: str, padding: str) -> int:
+    """How many octaves of an image this size still give a non-empty feature map at layer ``depth``."""
+    octaves = 0
+    for h, w in zip(level_sizes(height, 32, padding), level_sizes(width, 32, padding)):
+        if min(feature_size(h, depth, arch, padding), feature_size(w, depth, arch, padding)) < 1:
+            break
+        octaves += 1
+    return octaves
+
+
+def check_fits(what: str, height: int, width: int, octaves: int, depth: int, arch: str, padding: str) -> None:
+    """Raise a clear error when ``octaves`` levels of an image do not reach layer ``depth``."""
+    fits = max_octaves(height, width, depth, arch, padding)
+    if fits < octaves:
+        layer = layer_names(arch)[depth]
+        hint = f"at most {fits} octave{'s' if fits != 1 else ''} fit" if fits else "not even one octave fits"
+        raise TexsynthError(f"{what} ({width}x{height}) is too small for {octaves} octaves with {padding} padding "
+                            f"up to layer {layer}: {hint}; use fewer octaves (-o), a larger size or shallower layers")
+
+
+def default_border(depth: int, arch: str, padding: str) -> int:
+    """Extra pixels optimised around the output and cropped away at the end.
+
+    With valid padding a pixel within the receptive field of the deepest layer from the edge is seen
+    by fewer feature windows, so it gets a weaker gradient and lags behind (a dark or noisy frame).
+    Synthesising a margin as wide as that receptive field and cropping it leaves only fully
+    constrained pixels. With same padding every pixel is seen equally; no margin is needed.
+    """
+    if padding == "same":
+        return 0
+    field_size, step = 1, 1
+    for name in layer_names(arch)[: depth + 1]:
+        if name.startswith("conv"):
+            field_size += 2 * step
+        else:
+            field_size += step
+            step *= 2
+    return field_size - 1
+
+
+def load_sources(config: SynthConfig) -> list[np.ndarray]:
+    """Read and rescale the source images (RGB float32 in [0, 255])."""
+    images = []
+    for path in config.sources:
+        image = load_image(path)
+        height, width = image.shape[:2]
+        if config.source_width:
+            new_w, new_h = config.source_width, max(1, round(height * config.source_width / width))
+        elif config.source_scale:
+            new_w, new_h = max(1, round(width * config.source_scale)), max(1, round(height * config.source_scale))
+        else:
+            new_w, new_h = width, height
+        images.append(resize_image(image, new_w, new_h))
+    return images
+
+
+def make_seed(config: SynthConfig, height: int, width: int, mean_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The starting frames, (count, height, width, 3) RGB in [0, 255]."""
+    shape = (config.count, height, width, 3)
+    if config.seed == "random":
+        # Noise around the sources' mean colour: pixels the loss barely moves keep a plausible colour.
+        x = mean_rgb + rng.normal(0.0, 16.0, shape)
+    elif config.seed == "symmetric":
+        noise = rng.normal(0.0, 1.0, shape)
+        noise = noise + noise[:, ::-1]
+        noise = noise + noise[:, :, ::-1]
+        sigma = max(1.0, min(height, width) / 10)
+        blurred = ndimage.gaussian_filter(noise, sigma=(0, sigma, sigma, 0), mode="wrap")
+        blurred /= blurred.std() + 1e-12
+        x = mean_rgb + 48.0 * blurred + rng.normal(0.0, 2.0, shape)
+    elif config.seed == "cppn":
+        from texsynth.cppn import render_seed_image
+
+        frame_seeds = rng.integers(0, 2**31, config.count)
+        x = np.stack([render_seed_image(width, height, int(s)) for s in frame_seeds])
+    elif config.seed == "image":
+        if config.seed_image is None:
+            raise TexsynthError("seed 'image' needs --seed-image FILE")
+        image = resize_image(load_image(config.seed_image), width, height)
+        x = np.repeat(image[None], config.count, axis=0) + rng.normal(0.0, 2.0, shape)
+    else:
+        raise TexsynthError(f"unknown seed {config.seed!r} (choose from {', '.join(SEED_KINDS)})")
+    return np.clip(x, 0, 255).astype(np.float32)
+
+
+class Synthesizer:
+    """One synthesis run: target Grams, starting image and the loss, ready to optimise.
+
+    Parameters
+    ----------
+    config : SynthConfig
+    weights : VGGWeights
+    log : callable, optional
+        Receives informational lines (what was loaded, target distances).
+    """
+
+    def __init__(self, config: SynthConfig, weights: VGGWeights, log: Callable[[str], None] = lambda _: None) -> None:
+        self.config = config
+        self.weights = weights
+        self.layers = resolve_layers(config.layers, weights.arch)
+        self.layer_names = [layer_names(weights.arch)[i] for i in self.layers]
+        depth = max(self.layers)
+        self.features = VGGFeatures(weights, depth, config.padding)
+        self.border = default_border(depth, weights.arch, config.padding) if config.border is None else config.border
+        self.random_seed = config.random_seed if config.random_seed is not None else secrets.randbelow(2**31)
+        rng = np.random.default_rng(self.random_seed)
+
+        check_fits("output", config.height, config.width, config.octaves, depth, weights.arch, config.padding)
+        sources = load_sources(config)
+        for path, image in zip(config.sources, sources):
+            check_fits(f"source {path}", image.shape[0], image.shape[1], config.octaves, depth,
+                       weights.arch, config.padding)
+        if config.join_mode == "affine_invariant" and len(sources) != 2:
+            raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
+
+        per_source = [self.grams(rgb_to_vgg(image[None], weights.mean_bgr)) for image in sources]
+        targets = join_grams([[g[0] for g in grams] for grams in per_source], config.join_mode)
+        self.targets = [tf.constant(t * config.mul) for t in targets]
+        self.norms = [max(float(np.sum(np.square(t * config.mul))), 1e-12) for t in targets]
+
+        self.interframe_targets: list[float] = []
+        if config.count > 1:
+            # Frames k and N - k apart are the same pairs in a loop, so at most N // 2 orders are distinct.
+            orders = range(1, min(config.if_order, config.count // 2) + 1)
+            self.interframe_targets = [
+                float(np.mean([shifted_distance(image, k * config.if_shift, config.if_distance, config.if_octaves)
+                               for image in sources]))
+                for k in orders]
+            log("inter-frame target distances ("
+                f"{config.if_distance}, shift {config.if_shift:g}px): "
+                + ", ".join(f"{k}: {d:.3g}" for k, d in enumerate(self.interframe_targets, 1)))
+
+        mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
+        self.canvas = (config.height + 2 * self.border, config.width + 2 * self.border)
+        self.x0 = rgb_to_vgg(make_seed(config, *self.canvas, mean_rgb, rng), weights.mean_bgr)
+        mean = np.asarray(weights.mean_bgr, np.float32)
+        self.lower, self.upper = -mean, 255.0 - mean
+        self.loss_and_grad = tf.function(self._loss_and_grad, reduce_retracing=True)
+
+    def grams(self, x: tf.Tensor) -> list[tf.Tensor]:
+        """Grams of a pre-processed batch at every (octave, layer), octave-major."""
+        return [gram(f) for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves,
+                                                      self.config.padding)
+                for f in self.features(level, self.layers)]
+
+    def loss(self, x: tf.Tensor) -> tf.Tensor:
+        """Total loss of pre-processed frames ``x`` (count, H, W, 3)."""
+        total = gram_loss(self.grams(x), self.targets, self.norms)
+        if self.interframe_targets:
+            total += self.config.if_weight * interframe_loss(
+                x, self.interframe_targets, self.config.if_distance, self.config.if_octaves)
+        return total
+
+    def _loss_and_grad(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = self.loss(x)
+        return loss, tape.gradient(loss, x)
+
+    def to_frames(self, x: np.ndarray) -> np.ndarray:
+        """Pre-processed canvas to output frames: RGB uint8 (count, height, width, 3), margin cropped."""
+        b = self.border
+        rgb = vgg_to_rgb(np.asarray(x, np.float32), self.weights.mean_bgr)
+        rgb = rgb[:, b: b + self.config.height, b: b + self.config.width]
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+    def run(self, callback: Callable[[int, np.ndarray, float], None] | None = None) -> OptimizeResult:
+        """Optimise from the seed; ``callback(iteration, x, loss)`` sees every accepted iterate."""
+        return lbfgs(self.loss_and_grad, self.x0, self.lower, self.upper, self.config.max_iter,
+                     self.config.tol, callback)
