@@ -23,9 +23,9 @@ def test_gram_is_invariant_to_pixel_order_and_batched():
 def test_gram_loss_known_answer():
     target = tf.constant([[2.0, 0.0], [0.0, 1.0]])
     output = tf.constant([[[3.0, 1.0], [1.0, 1.0]]])  # differs by 1 in three entries
-    norm = float(np.sum(np.square(target.numpy())))  # 5
-    assert float(gram_loss([output], [target], [norm])) == pytest.approx(3.0 / 5.0)
-    assert float(gram_loss([output[:, :, :] * 0 + target], [target], [norm])) == 0.0
+    assert float(gram_loss([output], [target], [0.2])) == pytest.approx(3.0 * 0.2)
+    assert float(gram_loss([output, output], [target, target], [1.0, 0.5])) == pytest.approx(4.5)
+    assert float(gram_loss([output * 0 + target], [target], [1.0])) == 0.0
 
 
 def test_join_average_and_max():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from texsynth.pyramid import (burt_adelson_kernel, expand, gaussian_pyramid, laplacian_pyramid, level_sizes,
+from texsynth.pyramid import (burt_adelson_kernel, detail, expand, gaussian_pyramid, laplacian_pyramid, level_sizes,
                               reduce, reduced_size)
 
 
@@ -58,3 +58,10 @@ def test_expand_keeps_constants_and_laplacian_reconstructs():
     for band in reversed(bands[:-1]):
         rebuilt = band + expand(rebuilt, band.shape[1], band.shape[2])
     np.testing.assert_allclose(rebuilt.numpy(), image.numpy(), atol=1e-4)
+
+
+def test_detail_of_a_constant_is_zero_and_keeps_the_size():
+    x = tf.fill((1, 13, 17, 3), 9.0)
+    out = detail(x)
+    assert out.shape == x.shape
+    np.testing.assert_allclose(out.numpy(), 0.0, atol=1e-5)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from texsynth.errors import TexsynthError
 
@@ -29,9 +30,33 @@ commands:
 Run `texsynth COMMAND --help` for a command's flags."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``prog: error: message (see prog --help)``, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up chatter unless the user asked for it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """Import TensorFlow without its C++ start-up chatter, unless the user set TF_CPP_MIN_LOG_LEVEL.
+
+    Some lines (oneDNN, CUDA probing) are printed before TensorFlow reads its log level, so the
+    process's standard error is pointed at /dev/null while TensorFlow loads and finds its devices.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def run_guarded(entry: Callable[[Sequence[str]], int], argv: Sequence[str], prog: str) -> int:

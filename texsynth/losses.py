@@ -34,27 +34,28 @@ def gram(features: tf.Tensor) -> tf.Tensor:
     return tf.matmul(flat, flat, transpose_a=True) / float(h * w * c)
 
 
-def gram_loss(grams: Sequence[tf.Tensor], targets: Sequence[tf.Tensor], norms: Sequence[float]) -> tf.Tensor:
-    """Summed squared Gram differences, each term divided by its target's squared norm.
+def gram_loss(grams: Sequence[tf.Tensor], targets: Sequence[tf.Tensor], weights: Sequence[float]) -> tf.Tensor:
+    """Weighted sum of squared Gram differences.
 
     Parameters
     ----------
     grams : sequence of Tensor, shape (N, C, C)
-        Grams of the output (all frames), one per (octave, layer).
+        Grams of the output (all frames), one per term (an octave and a layer).
     targets : sequence of Tensor, shape (C, C)
         The matching target Grams.
-    norms : sequence of float
-        ``sum(target ** 2)`` of each target; dividing by it makes the loss independent of the scale of
-        the network's activations, so ``--tol`` and ``--if-weight`` mean the same for every weight file.
+    weights : sequence of float
+        Factor of each term. The synthesizer uses ``1 / sum(target ** 2)``, which makes every term a
+        relative error: independent of the scale of the network's activations, so ``--tol`` and
+        ``--if-weight`` mean the same for every weight file, and no layer drowns the others.
 
     Returns
     -------
     Tensor, scalar
-        ``sum_terms sum_frames ||G - T||_F^2 / ||T||_F^2``.
+        ``sum_terms weight * sum_frames ||G - T||_F^2``.
     """
     total = tf.constant(0.0)
-    for g, t, norm in zip(grams, targets, norms):
-        total += tf.reduce_sum(tf.square(g - t)) / norm
+    for g, t, weight in zip(grams, targets, weights):
+        total += weight * tf.reduce_sum(tf.square(g - t))
     return total
 
 

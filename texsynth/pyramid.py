@@ -64,6 +64,12 @@ def reduce(x: tf.Tensor, padding: str = "valid", a: float = 0.4) -> tf.Tensor:
     return _blur(x, burt_adelson_kernel(a), strides=2)
 
 
+def detail(x: tf.Tensor, a: float = 0.4) -> tf.Tensor:
+    """High-pass band of an image: itself minus its mirrored-border Burt–Adelson blur (same size)."""
+    padded = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="SYMMETRIC")
+    return x - _blur(padded, burt_adelson_kernel(a), strides=1)
+
+
 def gaussian_pyramid(x: tf.Tensor, octaves: int, padding: str = "valid") -> list[tf.Tensor]:
     """The ``octaves`` levels of a Gaussian pyramid, finest (``x`` itself) first."""
     levels = [x]

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from texsynth import __version__
+from texsynth.cli import ArgumentParser
 from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, list_image_files, save_gif, save_image, write_json, write_text
 from texsynth.losses import DISTANCE_TYPES, JOIN_MODES
@@ -46,7 +47,7 @@ def _non_negative(kind):
 
 def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     """The argument parser (ancestor-compatible flags first, then texsynth's own)."""
-    p = argparse.ArgumentParser(prog=prog, description="Synthesize a larger image with the texture of the source(s).",
+    p = ArgumentParser(prog=prog, description="Synthesize a larger image with the texture of the source(s).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--output-width", "-ow", type=_positive(int), default=512, help="width of the output in pixels")
     p.add_argument("--output-height", "-oh", type=_positive(int),
@@ -96,6 +97,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--border", type=_non_negative(int),
                      help="pixels synthesised around the output and cropped (default: the receptive field with "
                           "valid padding, 0 with same)")
+    new.add_argument("--colour-weight", type=_non_negative(float), default=1.0,
+                     help="weight of matching the pixels' colour statistics at every octave (0: VGG layers only, "
+                          "as the ancestor)")
     new.add_argument("--frame-duration", type=_positive(int), default=100, help="milliseconds per animation frame")
     new.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p
@@ -175,7 +179,8 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
         if_weight=args.if_weight, if_shift=args.if_shift, if_order=args.if_order,
         if_distance=args.if_distance_type, if_octaves=args.if_octaves,
         seed="image" if args.seed_image else args.seed, seed_image=Path(args.seed_image) if args.seed_image else None,
-        tol=args.tol, random_seed=args.random_seed, border=args.border)
+        tol=args.tol, random_seed=args.random_seed, border=args.border,
+        colour_weight=args.colour_weight)
     synth = Synthesizer(config, weights, say)
     say(f"weights: {weights.source}")
     say(f"matching {', '.join(f'{n} ({i})' for n, i in zip(synth.layer_names, synth.layers))} at {args.octaves} "

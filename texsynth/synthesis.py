@@ -20,7 +20,7 @@ from texsynth.errors import TexsynthError
 from texsynth.io import load_image, resize_image
 from texsynth.losses import gram, gram_loss, interframe_loss, join_grams, shifted_distance
 from texsynth.optimize import OptimizeResult, lbfgs
-from texsynth.pyramid import gaussian_pyramid, level_sizes
+from texsynth.pyramid import detail, gaussian_pyramid, level_sizes
 from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
 from texsynth.weights import VGGWeights
 
@@ -53,6 +53,7 @@ class SynthConfig:
     tol: float = 1e-9
     random_seed: int | None = None
     border: int | None = None
+    colour_weight: float = 1.0
 
 
 def max_octaves(height: int, width: int, depth: int, arch: str, padding: str) -> int:
@@ -171,9 +172,14 @@ class Synthesizer:
             raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
 
         per_source = [self.grams(rgb_to_vgg(image[None], weights.mean_bgr)) for image in sources]
-        targets = join_grams([[g[0] for g in grams] for grams in per_source], config.join_mode)
-        self.targets = [tf.constant(t * config.mul) for t in targets]
-        self.norms = [max(float(np.sum(np.square(t * config.mul))), 1e-12) for t in targets]
+        targets = [t * config.mul for t in join_grams([[g[0] for g in grams] for grams in per_source],
+                                                      config.join_mode)]
+        self.targets = [tf.constant(t) for t in targets]
+        # Each term is a relative error; colour terms are scaled by colour_weight.
+        colour_terms = 2 if config.colour_weight > 0 else 0
+        kinds = ([True] * colour_terms + [False] * len(self.layers)) * config.octaves
+        self.term_weights = [(config.colour_weight if is_colour else 1.0) / max(float(np.sum(np.square(t))), 1e-12)
+                             for is_colour, t in zip(kinds, targets)]
 
         self.interframe_targets: list[float] = []
         if config.count > 1:
@@ -195,14 +201,22 @@ class Synthesizer:
         self.loss_and_grad = tf.function(self._loss_and_grad, reduce_retracing=True)
 
     def grams(self, x: tf.Tensor) -> list[tf.Tensor]:
-        """Grams of a pre-processed batch at every (octave, layer), octave-major."""
-        return [gram(f) for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves,
-                                                      self.config.padding)
-                for f in self.features(level, self.layers)]
+        """Grams of a pre-processed batch at every octave: two 3x3 colour Grams (of the pixels and of
+        their high-pass detail) unless the colour weight is 0, then one per VGG layer.
+
+        The pixels' Gram is dominated by the mean colour; the detail's Gram is what notices colour
+        speckle, which the VGG layers alone leave in (they care little about colour at fine scales).
+        """
+        grams = []
+        for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves, self.config.padding):
+            if self.config.colour_weight > 0:
+                grams += [gram(level), gram(detail(level))]
+            grams.extend(gram(f) for f in self.features(level, self.layers))
+        return grams
 
     def loss(self, x: tf.Tensor) -> tf.Tensor:
         """Total loss of pre-processed frames ``x`` (count, H, W, 3)."""
-        total = gram_loss(self.grams(x), self.targets, self.norms)
+        total = gram_loss(self.grams(x), self.targets, self.term_weights)
         if self.interframe_targets:
             total += self.config.if_weight * interframe_loss(
                 x, self.interframe_targets, self.config.if_distance, self.config.if_octaves)

@@ -1,0 +1,150 @@
+"""The synthesis pipeline: its gradient, that optimisation works, determinism and size checks."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from texsynth.errors import TexsynthError
+from texsynth.synthesis import SynthConfig, Synthesizer, default_border, make_seed, max_octaves
+from texsynth.vgg import feature_size
+from texsynth.weights import read_weights, bundled_weights_path
+
+
+@pytest.fixture(scope="module")
+def noise_source(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    from scipy import ndimage
+
+    image = ndimage.gaussian_filter(rng.uniform(0, 255, (72, 72, 3)), (1.5, 1.5, 0))
+    path = tmp_path_factory.mktemp("src") / "noise.png"
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hed():
+    return read_weights(bundled_weights_path())
+
+
+def _directional_check(synth, x, rng, eps=2.0):
+    """Compare the analytic gradient with central differences along the gradient and random directions.
+
+    Directions are unit vectors over all pixels; a step of ``eps`` moves each pixel by a small fraction of
+    a grey level, well inside float32 precision of a loss of order one.
+    """
+    _, grad = synth.loss_and_grad(tf.constant(x))
+    grad = grad.numpy().astype(np.float64)
+    directions = [grad / np.linalg.norm(grad)] + [rng.normal(size=x.shape) for _ in range(2)]
+    for v in directions:
+        v = (v / np.linalg.norm(v)).astype(np.float32)
+        plus = float(synth.loss(tf.constant(x + eps * v)))
+        minus = float(synth.loss(tf.constant(x - eps * v)))
+        numeric = (plus - minus) / (2 * eps)
+        analytic = float(np.sum(grad * v))
+        assert analytic == pytest.approx(numeric, rel=0.03, abs=float(1e-3 * np.linalg.norm(grad)))
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_full_loss_gradient_matches_finite_differences(tiny, noise_source, padding):
+    config = SynthConfig(sources=[noise_source], width=36, height=32, octaves=2, layers=["pool1", "conv2_2"],
+                         padding=padding, random_seed=3, border=4)
+    synth = Synthesizer(config, tiny)
+    _directional_check(synth, synth.x0, np.random.default_rng(0))
+
+
+def test_gradient_with_interframe_loss(tiny, noise_source):
+    config = SynthConfig(sources=[noise_source], width=32, height=32, octaves=2, layers=["2", "4"], count=3,
+                         if_order=2, if_weight=2.0, if_distance="lap1", random_seed=4, border=0)
+    synth = Synthesizer(config, tiny)
+    assert len(synth.interframe_targets) == 1  # three frames in a loop: only neighbours are distinct pairs
+    _directional_check(synth, synth.x0, np.random.default_rng(1))
+
+
+def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small):
+    config = SynthConfig(sources=[gravel_small], width=96, height=96, octaves=2, max_iter=15, random_seed=0)
+    synth = Synthesizer(config, hed)
+    start = float(synth.loss(tf.constant(synth.x0)))
+    result = synth.run()
+    assert len(result.losses) == 15
+    assert result.losses[-1] < 0.5 * start
+    assert all(b <= a + 1e-6 for a, b in zip(result.losses, result.losses[1:]))  # monotone, as L-BFGS-B is
+    # Bounds keep every pixel a valid colour.
+    rgb = synth.to_frames(result.x)
+    assert rgb.shape == (1, 96, 96, 3)
+
+
+def test_same_seed_same_result(tiny, noise_source):
+    def run(seed):
+        config = SynthConfig(sources=[noise_source], width=32, height=32, octaves=1, layers=["2"], max_iter=5,
+                             random_seed=seed)
+        synth = Synthesizer(config, tiny)
+        return synth.to_frames(synth.run().x)
+
+    first, again, other = run(11), run(11), run(12)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_output_too_small_for_octaves_is_a_clear_error(hed, gravel_small):
+    config = SynthConfig(sources=[gravel_small], width=256, height=256, octaves=4, source_scale=4.0)
+    with pytest.raises(TexsynthError, match=r"output \(256x256\) is too small for 4 octaves.*at most 3 octaves fit"):
+        Synthesizer(config, hed)
+
+
+def test_source_too_small_says_how_many_octaves_fit(hed, gravel_small):
+    config = SynthConfig(sources=[gravel_small], width=512, height=512, octaves=4)
+    with pytest.raises(TexsynthError, match=r"source .*gravel128.png \(128x128\).*at most 2 octaves fit"):
+        Synthesizer(config, hed)
+
+
+def test_max_octaves_agrees_with_the_feature_sizes():
+    # 512 with valid padding: levels 512, 254, 125, 61; conv3_2 of 61 is 8 pixels, of 29 it would be 0.
+    assert max_octaves(512, 512, 7, "vgg16", "valid") == 4
+    assert feature_size(29, 7, "vgg16", "valid") < 1 <= feature_size(61, 7, "vgg16", "valid")
+    assert max_octaves(256, 256, 7, "vgg16", "valid") == 3
+    assert max_octaves(256, 256, 7, "vgg16", "same") > 4
+
+
+def test_border_is_the_receptive_field_with_valid_padding():
+    assert default_border(7, "vgg16", "valid") == 31  # conv3_2 sees 32x32 input pixels
+    assert default_border(0, "vgg16", "valid") == 2
+    assert default_border(7, "vgg16", "same") == 0
+
+
+def test_affine_invariant_needs_two_sources(hed, gravel_small):
+    config = SynthConfig(sources=[gravel_small] * 3, width=96, height=96, octaves=1, join_mode="affine_invariant")
+    with pytest.raises(TexsynthError, match="exactly two"):
+        Synthesizer(config, hed)
+
+
+@pytest.mark.parametrize("seed", ["random", "symmetric"])
+def test_seeds_are_valid_images_around_the_mean_colour(seed):
+    config = SynthConfig(sources=[], count=2, seed=seed)
+    mean = np.array([100.0, 120.0, 140.0])
+    x = make_seed(config, 40, 60, mean, np.random.default_rng(0))
+    assert x.shape == (2, 40, 60, 3) and x.min() >= 0 and x.max() <= 255
+    assert np.abs(np.median(x, axis=(0, 1, 2)) - mean).max() < 20
+    mirror_error = min(np.abs(x - x[:, ::-1]).mean(), np.abs(x - x[:, :, ::-1]).mean())
+    if seed == "symmetric":
+        assert mirror_error < 4  # mirrored both ways, up to the small added noise
+    else:
+        assert mirror_error > 10
+
+
+def test_colour_term_removes_colour_speckle_from_a_grey_texture(hed, gravel_small):
+    def colourfulness(weight):
+        config = SynthConfig(sources=[gravel_small], width=96, height=96, octaves=2, max_iter=30, random_seed=2,
+                             colour_weight=weight)
+        synth = Synthesizer(config, hed)
+        return synth.to_frames(synth.run().x)[0].astype(float).std(axis=-1).mean()
+
+    assert colourfulness(1.0) < 0.75 * colourfulness(0.0)
+
+
+def test_detail_terms_are_part_of_the_loss(tiny, noise_source):
+    with_colour = Synthesizer(SynthConfig(sources=[noise_source], width=32, height=32, octaves=2, layers=["2"]), tiny)
+    without = Synthesizer(SynthConfig(sources=[noise_source], width=32, height=32, octaves=2, layers=["2"],
+                                      colour_weight=0), tiny)
+    assert len(with_colour.targets) == 2 * 3 and len(without.targets) == 2
+    assert [t.shape for t in with_colour.targets[:3]] == [(3, 3), (3, 3), (8, 8)]
