@@ -125,3 +125,14 @@ def test_check_output_file(tmp_path):
         check_output_file(tmp_path)
     with pytest.raises(TexsynthError, match="unknown image extension"):
         check_output_file(tmp_path / "out.xyz")
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        save_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "out.png")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o644

@@ -181,3 +181,17 @@ def test_ctrl_c_keeps_the_latest_image(tmp_path, gravel_small):
     # The final image is the latest iterate: at least as new as the last in-progress frame.
     assert int(latest.name[1:5]) <= run["iterations"]
     assert not list(folder.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("seed_flag", [["--seed", "cppn"], ["--seed-image", "IMAGE"]])
+def test_cppn_and_image_seeds(tmp_path, gravel_small, seed_flag):
+    flags = [str(gravel_small) if f == "IMAGE" else f for f in seed_flag]
+    assert synthesize_main(["-s", str(gravel_small), *SMALL, "-m", "1", *flags, "--output-dir", str(tmp_path)]) == 0
+    seed = load_image(tmp_path / "out.L2,7.o2.96x96" / "seed_F0000.png")
+    if flags[0] == "--seed-image":
+        # The seed is the given image resized to the output (plus a little noise).
+        from texsynth.io import resize_image
+        expected = resize_image(load_image(gravel_small), 96, 96)
+        assert np.abs(seed - expected).mean() < 3
+    else:
+        assert seed.std(axis=(0, 1)).mean() > 10  # a pattern, not a flat colour

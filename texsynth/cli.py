@@ -10,13 +10,13 @@ from typing import Callable, NoReturn, Sequence
 
 from texsynth.errors import TexsynthError
 
-# Sub-command name -> module exposing ``main(argv) -> int``. Modules are imported lazily so
-# `texsynth --help` stays fast and a command never pays for another's imports.
+# Sub-command name -> (module exposing ``main(argv) -> int``, whether it uses TensorFlow). Modules
+# are imported lazily so `texsynth --help` stays fast and a command never pays for another's imports.
 COMMANDS = {
-    "synth": "texsynth.synth_cli",
-    "dream": "texsynth.dream_cli",
-    "cppn": "texsynth.cppn_cli",
-    "vae": "texsynth.vae_cli",
+    "synth": ("texsynth.synth_cli", True),
+    "dream": ("texsynth.dream_cli", True),
+    "cppn": ("texsynth.cppn_cli", False),
+    "vae": ("texsynth.vae_cli", True),
 }
 
 USAGE = """usage: texsynth COMMAND [ARGS ...]
@@ -84,8 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"texsynth: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
-    quiet_tensorflow()
-    module = importlib.import_module(COMMANDS[name])
+    module_name, uses_tensorflow = COMMANDS[name]
+    if uses_tensorflow:
+        quiet_tensorflow()
+    module = importlib.import_module(module_name)
     return run_guarded(module.main, rest, f"texsynth {name}")
 
 

@@ -149,6 +149,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise TexsynthError(f"cannot write to {directory}: {error.strerror or error}") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); outputs should get the usual permissions (umask applies).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -112,8 +112,9 @@ def load_sources(config: SynthConfig) -> list[np.ndarray]:
     return images
 
 
-def make_seed(config: SynthConfig, height: int, width: int, mean_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The starting frames, (count, height, width, 3) RGB in [0, 255]."""
+def make_seed(config: SynthConfig, height: int, width: int, mean_rgb: np.ndarray, rng: np.random.Generator,
+              border: int = 0) -> np.ndarray:
+    """The starting frames, (count, height, width, 3) RGB in [0, 255], for a canvas with ``border``."""
     shape = (config.count, height, width, 3)
     if config.seed == "random":
         # Noise around the sources' mean colour: pixels the loss barely moves keep a plausible colour.
@@ -134,7 +135,9 @@ def make_seed(config: SynthConfig, height: int, width: int, mean_rgb: np.ndarray
     elif config.seed == "image":
         if config.seed_image is None:
             raise TexsynthError("seed 'image' needs --seed-image FILE")
-        image = resize_image(load_image(config.seed_image), width, height)
+        # The image covers the output itself; the margin around it is its mirror image.
+        image = resize_image(load_image(config.seed_image), width - 2 * border, height - 2 * border)
+        image = np.pad(image, ((border, border), (border, border), (0, 0)), mode="symmetric")
         x = np.repeat(image[None], config.count, axis=0) + rng.normal(0.0, 2.0, shape)
     else:
         raise TexsynthError(f"unknown seed {config.seed!r} (choose from {', '.join(SEED_KINDS)})")
@@ -195,7 +198,7 @@ class Synthesizer:
 
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.canvas = (config.height + 2 * self.border, config.width + 2 * self.border)
-        self.x0 = rgb_to_vgg(make_seed(config, *self.canvas, mean_rgb, rng), weights.mean_bgr)
+        self.x0 = rgb_to_vgg(make_seed(config, *self.canvas, mean_rgb, rng, self.border), weights.mean_bgr)
         mean = np.asarray(weights.mean_bgr, np.float32)
         self.lower, self.upper = -mean, 255.0 - mean
         self.loss_and_grad = tf.function(self._loss_and_grad, reduce_retracing=True)
