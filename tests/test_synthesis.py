@@ -134,7 +134,7 @@ def test_seeds_are_valid_images_around_the_mean_colour(seed):
 
 def test_colour_term_removes_colour_speckle_from_a_grey_texture(hed, gravel_small):
     def colourfulness(weight):
-        config = SynthConfig(sources=[gravel_small], width=96, height=96, octaves=2, max_iter=30, random_seed=2,
+        config = SynthConfig(sources=[gravel_small], width=96, height=96, octaves=2, max_iter=80, random_seed=2,
                              colour_weight=weight)
         synth = Synthesizer(config, hed)
         return synth.to_frames(synth.run().x)[0].astype(float).std(axis=-1).mean()

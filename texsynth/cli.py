@@ -38,14 +38,15 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def quiet_tensorflow() -> None:
-    """Import TensorFlow without its C++ start-up chatter, unless the user set TF_CPP_MIN_LOG_LEVEL.
+    """Import TensorFlow without its C++ start-up chatter, unless the user asked for its logs
+    (TF_CPP_MIN_LOG_LEVEL of 0 or 1).
 
     Some lines (oneDNN, CUDA probing) are printed before TensorFlow reads its log level, so the
     process's standard error is pointed at /dev/null while TensorFlow loads and finds its devices.
     """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") in ("0", "1") or "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)

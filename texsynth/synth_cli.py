@@ -171,7 +171,6 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
     else:
         ensure_writable_dir(args.output_dir)
 
-    weights = load_weights(args.weights, args.data_dir)
     config = SynthConfig(
         sources=sources, width=width, height=height, octaves=args.octaves, layers=args.layers,
         max_iter=args.max_iter, source_scale=args.source_scale, source_width=args.source_width,
@@ -181,8 +180,8 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
         seed="image" if args.seed_image else args.seed, seed_image=Path(args.seed_image) if args.seed_image else None,
         tol=args.tol, random_seed=args.random_seed, border=args.border,
         colour_weight=args.colour_weight)
-    synth = Synthesizer(config, weights, say)
-    say(f"weights: {weights.source}")
+    synth = Synthesizer(config, load_weights(args.weights, args.data_dir), say)
+    say(f"weights: {synth.weights_source}")
     say(f"matching {', '.join(f'{n} ({i})' for n, i in zip(synth.layer_names, synth.layers))} at {args.octaves} "
         f"octaves of a {width}x{height} output ({synth.border}px border) from {len(sources)} source(s); "
         f"random seed {synth.random_seed}")
@@ -221,7 +220,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
             "arguments": vars(args),
             "texsynth": __version__,
             "python": sys.version.split()[0],
-            "weights": {"arch": weights.arch, "source": weights.source},
+            "weights": {"arch": synth.arch, "source": synth.weights_source},
             "layers": dict(zip(synth.layer_names, synth.layers)),
             "random_seed": synth.random_seed,
             "border": synth.border,

@@ -157,7 +157,9 @@ class Synthesizer:
 
     def __init__(self, config: SynthConfig, weights: VGGWeights, log: Callable[[str], None] = lambda _: None) -> None:
         self.config = config
-        self.weights = weights
+        # Keep only what the run needs: the kernels live on as constants inside self.features, and
+        # dropping the reference lets the weight file's arrays be freed before optimisation.
+        self.arch, self.weights_source, self.mean_bgr = weights.arch, weights.source, weights.mean_bgr
         self.layers = resolve_layers(config.layers, weights.arch)
         self.layer_names = [layer_names(weights.arch)[i] for i in self.layers]
         depth = max(self.layers)
@@ -234,7 +236,7 @@ class Synthesizer:
     def to_frames(self, x: np.ndarray) -> np.ndarray:
         """Pre-processed canvas to output frames: RGB uint8 (count, height, width, 3), margin cropped."""
         b = self.border
-        rgb = vgg_to_rgb(np.asarray(x, np.float32), self.weights.mean_bgr)
+        rgb = vgg_to_rgb(np.asarray(x, np.float32), self.mean_bgr)
         rgb = rgb[:, b: b + self.config.height, b: b + self.config.width]
         return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
