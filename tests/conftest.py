@@ -49,3 +49,19 @@ def gravel_small(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("src") / "gravel128.png"
     Image.open(EXAMPLES / "gravel.jpg").convert("RGB").resize((128, 128), Image.LANCZOS).save(path)
     return path
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    """Run `texsynth ARGS` in-process; returns (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from texsynth import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main(args)
+        except SystemExit as exit_:  # argparse's parser.error
+            status = exit_.code
+    return status, out.getvalue(), err.getvalue()

@@ -7,8 +7,6 @@ end-to-end run through `python -m texsynth` with the real bundled weights.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -28,15 +26,7 @@ from conftest import EXAMPLES, ROOT
 FAST = ["--layer", "conv2_1", "conv3_1:0.5", "--octaves", "2", "--iterations", "2"]
 
 
-def run(args: list[str]) -> tuple[int, str, str]:
-    """Run `texsynth ARGS` in-process; returns (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = cli.main(args)
-        except SystemExit as exit_:  # argparse's parser.error
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+from conftest import run_cli as run
 
 
 @pytest.fixture(autouse=True)

@@ -106,9 +106,9 @@ def test_max_octaves_agrees_with_the_feature_sizes():
     assert max_octaves(256, 256, 7, "vgg16", "same") > 4
 
 
-def test_border_is_the_receptive_field_with_valid_padding():
-    assert default_border(7, "vgg16", "valid") == 31  # conv3_2 sees 32x32 input pixels
-    assert default_border(0, "vgg16", "valid") == 2
+def test_border_is_half_the_receptive_field_with_valid_padding():
+    assert default_border(7, "vgg16", "valid") == 16  # conv3_2 sees 32x32 input pixels
+    assert default_border(0, "vgg16", "valid") == 1  # conv1_1 sees 3x3
     assert default_border(7, "vgg16", "same") == 0
 
 

@@ -3,8 +3,6 @@ inputs (one line, exit 1, nothing written)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -22,15 +20,7 @@ from texsynth import cli
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
-def run(args: list[str]) -> tuple[int, str, str]:
-    """Run `texsynth ARGS` in-process; returns (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = cli.main(args)
-        except SystemExit as exit_:  # argparse's parser.error
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+from conftest import run_cli as run
 
 
 def assert_one_line_error(status: int, err: str, fragment: str) -> None:

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import math
 from typing import Callable, NoReturn, Sequence
 
 from texsynth.errors import TexsynthError
@@ -35,6 +36,33 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def number(kind: type, minimum: float, inclusive: bool, what: str) -> Callable[[str], int | float]:
+    """argparse type: a finite ``kind`` (int or float) above ``minimum`` (or equal, if ``inclusive``).
+
+    ``what`` completes the message "must be ..." when the value is out of range.
+    """
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if not math.isfinite(value) or (value < minimum if inclusive else value <= minimum):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    return parse
+
+
+def positive(kind: type = int) -> Callable[[str], int | float]:
+    """argparse type: a finite number above zero."""
+    return number(kind, 0, False, "positive")
+
+
+def non_negative(kind: type = int) -> Callable[[str], int | float]:
+    """argparse type: a finite number of at least zero."""
+    return number(kind, 0, True, "0 or more")
 
 
 def quiet_tensorflow() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from texsynth import cppn
-from texsynth.cli import ArgumentParser
+from texsynth.cli import ArgumentParser, non_negative, positive
 from texsynth.errors import TexsynthError
 from texsynth.io import atomic_path, check_output_file, ensure_writable_dir, save_image
 from texsynth.progress import Progress, log
@@ -59,26 +59,6 @@ def _seed(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive number, got {text}")
-    return value
-
-
 # ----------------------------------------------------------------------------------------------
 # Parsers
 
@@ -86,7 +66,7 @@ def _add_network_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network (fixed by a loaded network, except --scale, --z-seed, "
                                       "--contrast and --raw)")
     group.add_argument("--z-dim", type=_int_at_least(1, "z-dim"), help=f"latent size (default {DEFAULTS.z_dim})")
-    group.add_argument("--scale", type=_positive_float,
+    group.add_argument("--scale", type=positive(float),
                        help=f"multiplies x, y, r and z; larger shows more, finer detail (default {DEFAULTS.scale})")
     group.add_argument("--net-size", type=_int_at_least(1, "net-size"),
                        help=f"units per hidden layer (default {DEFAULTS.net_size})")
@@ -97,7 +77,7 @@ def _add_network_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--arch", choices=tuple(cppn.ARCHITECTURES),
                        help="activations: " + "; ".join(f"{k}: {v}" for k, v in cppn.ARCHITECTURES.items())
                        + f" (default {DEFAULTS.arch})")
-    group.add_argument("--contrast", type=_positive_float,
+    group.add_argument("--contrast", type=positive(float),
                        help=f"gain before the output sigmoid; higher = harder edges (default {DEFAULTS.contrast})")
     group.add_argument("--raw", action=argparse.BooleanOptionalAction, default=None,
                        help="classic raw sigmoid(readout) without tone normalisation (often mostly black or "
@@ -145,7 +125,7 @@ def _morph_parser() -> argparse.ArgumentParser:
                              "lands exactly on every keyframe")
     parser.add_argument("--duration", type=_int_at_least(20, "duration"), default=80,
                         help="milliseconds per frame, at least 20 (default 80)")
-    parser.add_argument("--max-mb", type=_non_negative_float, default=5.0,
+    parser.add_argument("--max-mb", type=non_negative(float), default=5.0,
                         help="largest GIF in MB (10^6 bytes); a larger one is re-encoded from frames shrunk "
                              "to fit (default 5; 0 = no limit)")
     parser.add_argument("-o", "--output", default="cppn_morph.gif", help="GIF file (default cppn_morph.gif)")

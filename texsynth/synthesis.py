@@ -79,10 +79,11 @@ def check_fits(what: str, height: int, width: int, octaves: int, depth: int, arc
 def default_border(depth: int, arch: str, padding: str) -> int:
     """Extra pixels optimised around the output and cropped away at the end.
 
-    With valid padding a pixel within the receptive field of the deepest layer from the edge is seen
-    by fewer feature windows, so it gets a weaker gradient and lags behind (a dark or noisy frame).
-    Synthesising a margin as wide as that receptive field and cropping it leaves only fully
-    constrained pixels. With same padding every pixel is seen equally; no margin is needed.
+    With valid padding a pixel near the edge is seen by fewer feature windows of the deepest layer,
+    gets a weaker gradient, and stays noisy: a frame around the image. A margin of half that layer's
+    receptive field (16 px for conv3_2) was enough to remove the frame in tests (a quarter still
+    left a soft band), at 13% more pixels for a 512x512 output instead of 26% for the full field.
+    With same padding every pixel is seen equally; no margin is needed.
     """
     if padding == "same":
         return 0
@@ -93,7 +94,7 @@ def default_border(depth: int, arch: str, padding: str) -> int:
         else:
             field_size += step
             step *= 2
-    return field_size - 1
+    return field_size // 2
 
 
 def load_sources(config: SynthConfig) -> list[np.ndarray]:

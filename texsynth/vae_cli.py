@@ -11,24 +11,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from texsynth.cli import ArgumentParser
+from texsynth.cli import ArgumentParser, non_negative, positive
 
 DEFAULT_OUTPUT = "outputs/vae"
 KL_WARMUP = 10
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def _image_size(text: str) -> int:
@@ -47,20 +33,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0.0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0.0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``texsynth vae`` argument parser with its four sub-commands."""
     parser = ArgumentParser(prog="texsynth vae", description="Train a small convolutional VAE and draw with it.")
@@ -75,22 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--size", type=_image_size, default=28, help="image side in pixels, even (default: 28)")
     train.add_argument("--channels", type=int, choices=(1, 3), default=1,
                        help="1 for greyscale, 3 for colour (default: 1)")
-    train.add_argument("--latent-dim", type=_positive, default=2, help="latent dimensions (default: 2)")
-    train.add_argument("--epochs", type=_positive, default=30, help="passes over the data (default: 30)")
-    train.add_argument("--batch-size", type=_positive, default=16, help="images per step (default: 16)")
-    train.add_argument("--kl-weight", type=_non_negative_float, default=1.0,
+    train.add_argument("--latent-dim", type=positive(int), default=2, help="latent dimensions (default: 2)")
+    train.add_argument("--epochs", type=positive(int), default=30, help="passes over the data (default: 30)")
+    train.add_argument("--batch-size", type=positive(int), default=16, help="images per step (default: 16)")
+    train.add_argument("--kl-weight", type=non_negative(float), default=1.0,
                        help="weight of the KL term in the loss (default: 1)")
-    train.add_argument("--kl-warmup", type=_non_negative, default=KL_WARMUP, metavar="EPOCHS",
+    train.add_argument("--kl-warmup", type=non_negative(int), default=KL_WARMUP, metavar="EPOCHS",
                        help="ramp the KL weight up from 0 over this many epochs, so that latent dimensions do "
                             f"not collapse unused early on; 0 turns it off (default: {KL_WARMUP})")
-    train.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="Adam learning rate (default: 0.001)")
+    train.add_argument("--learning-rate", type=positive(float), default=1e-3, help="Adam learning rate (default: 0.001)")
     train.add_argument("--validation-split", type=_fraction, default=0.1,
                        help="fraction of images held out for the validation loss (default: 0.1)")
-    train.add_argument("--max-samples", type=_positive, default=None, metavar="N",
+    train.add_argument("--max-samples", type=positive(int), default=None, metavar="N",
                        help="train on a random subset of N images (default: all)")
-    train.add_argument("--num-patches", type=_positive, default=2000,
+    train.add_argument("--num-patches", type=positive(int), default=2000,
                        help="patches drawn for --data patches:IMAGE (default: 2000)")
-    train.add_argument("--random-seed", type=_non_negative, default=0,
+    train.add_argument("--random-seed", type=non_negative(int), default=0,
                        help="seed for data, weights and noise (default: 0)")
     train.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="DIR",
                        help=f"folder for vae.keras, loss.png and history.json (default: {DEFAULT_OUTPUT})")
@@ -100,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Decode latent vectors on an n x n lattice at Gaussian quantiles "
                                            "(5% to 95%) of two latent dimensions; the others stay at 0.")
     grid.add_argument("model", metavar="MODEL", help="a .keras file from `texsynth vae train` (or its folder)")
-    grid.add_argument("-n", type=_positive, default=15, help="images per side (default: 15)")
-    grid.add_argument("--dims", type=_non_negative, nargs=2, default=(0, 1), metavar=("X", "Y"),
+    grid.add_argument("-n", type=positive(int), default=15, help="images per side (default: 15)")
+    grid.add_argument("--dims", type=non_negative(int), nargs=2, default=(0, 1), metavar=("X", "Y"),
                       help="the latent dimensions along x and y (default: 0 1)")
     grid.add_argument("--output", "-o", default=None, metavar="FILE",
                       help="image file (default: grid.png beside the model)")
@@ -110,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="decode random draws from the prior",
                                  description="Decode latent vectors drawn from the standard normal prior.")
     sample.add_argument("model", metavar="MODEL", help="a .keras file from `texsynth vae train` (or its folder)")
-    sample.add_argument("-n", type=_positive, default=64, help="number of images (default: 64)")
-    sample.add_argument("--random-seed", type=_non_negative, default=0, help="seed of the draws (default: 0)")
+    sample.add_argument("-n", type=positive(int), default=64, help="number of images (default: 64)")
+    sample.add_argument("--random-seed", type=non_negative(int), default=0, help="seed of the draws (default: 0)")
     sample.add_argument("--output", "-o", default=None, metavar="FILE",
                         help="image file (default: samples.png beside the model)")
     sample.add_argument("--quiet", "-q", action="store_true", help="print only the written path")
@@ -122,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_argument("model", metavar="MODEL", help="a .keras file from `texsynth vae train` (or its folder)")
     reconstruct.add_argument("images", nargs="+", metavar="IMAGES",
                              help="image files or folders, or 'digits' for the bundled digits")
-    reconstruct.add_argument("-n", type=_positive, default=16, help="how many bundled digits with 'digits' (default: 16)")
+    reconstruct.add_argument("-n", type=positive(int), default=16, help="how many bundled digits with 'digits' (default: 16)")
     reconstruct.add_argument("--output", "-o", default=None, metavar="FILE",
                              help="image file (default: reconstructions.png beside the model)")
     reconstruct.add_argument("--quiet", "-q", action="store_true", help="print only the written path")
