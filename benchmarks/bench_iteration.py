@@ -26,9 +26,9 @@ def measure(size: int, iterations: int, warmup: int, extra: dict) -> dict:
     """Run one setting in this process and return its figures."""
     import numpy as np
 
-    from texsynth.cli import quiet_tensorflow
+    from texsynth.cli import start_tensorflow
 
-    quiet_tensorflow()
+    start_tensorflow()
     from texsynth.synthesis import SynthConfig, Synthesizer
     from texsynth.weights import load_weights
 

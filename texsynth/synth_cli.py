@@ -208,6 +208,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
             "border": synth.border,
             "sources": [str(s) for s in sources],
             "iterations": len(result.losses),
+            "evaluations": result.evaluations,
             "loss": result.losses,
             "seconds": result.seconds,
             "total_seconds": total,
