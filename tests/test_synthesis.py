@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import ROOT
 import tensorflow as tf
 from PIL import Image
 
 from texsynth.errors import TexsynthError
+from texsynth.optimize import lbfgs
 from texsynth.synthesis import SynthConfig, Synthesizer, default_border, make_seed, max_octaves
 from texsynth.vgg import feature_size
 from texsynth.weights import read_weights, bundled_weights_path
@@ -148,3 +150,15 @@ def test_detail_terms_are_part_of_the_loss(tiny, noise_source):
                                       colour_weight=0), tiny)
     assert len(with_colour.targets) == 2 * 3 and len(without.targets) == 2
     assert [t.shape for t in with_colour.targets[:3]] == [(3, 3), (3, 3), (4, 4)]  # pixels, detail, pool1
+
+
+def test_first_step_is_scaled_so_a_colourful_texture_does_not_stall(hed):
+    # Unscaled, L-BFGS-B's unit-length first step changes this loss by less than float32 resolves,
+    # and it stops at once ("relative reduction of F").
+    config = SynthConfig(sources=[ROOT / "examples" / "leaves.png"], width=128, height=128, octaves=2, random_seed=1)
+    synth = Synthesizer(config, hed)
+    unscaled = lbfgs(synth.loss_and_grad, synth.x0, synth.lower, synth.upper, 20,
+                     typical_step=1 / np.sqrt(synth.x0.size))
+    scaled = lbfgs(synth.loss_and_grad, synth.x0, synth.lower, synth.upper, 20)
+    assert len(unscaled.losses) < 5 and unscaled.losses[-1] > 0.9 * unscaled.losses[0]
+    assert len(scaled.losses) == 20 and scaled.losses[-1] < 0.3 * scaled.losses[0]

@@ -48,7 +48,8 @@ class OptimizeResult:
 
 def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None = None,
           upper: np.ndarray | None = None, max_iter: int = 500, tol: float = 1e-9,
-          callback: Callable[[int, np.ndarray, float], None] | None = None) -> OptimizeResult:
+          callback: Callable[[int, np.ndarray, float], None] | None = None,
+          typical_step: float = 1.0) -> OptimizeResult:
     """Minimise ``loss_and_grad`` over an array with scipy's L-BFGS-B.
 
     Parameters
@@ -65,6 +66,11 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None =
         scipy's ``tol`` (its ftol and gtol).
     callback : callable, optional
         Called as ``callback(iteration, x, loss)`` after every iteration (1-based).
+    typical_step : float
+        How far one element should move on the first step. L-BFGS-B's first step has unit length
+        in its variables; over a million pixels that moves each by a thousandth of a grey level,
+        a loss change below float32 resolution, and it would stop at once ("relative reduction
+        of F"). The optimiser therefore works on ``x / (typical_step * sqrt(x.size))``.
 
     Returns
     -------
@@ -72,11 +78,12 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None =
     """
     shape = x0.shape
     result = OptimizeResult(x=x0.copy())
+    unit = typical_step * np.sqrt(x0.size)
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
         result.evaluations += 1
-        loss, grad = loss_and_grad(tf.constant(flat.reshape(shape), dtype=tf.float32))
-        return float(loss), grad.numpy().astype(np.float64).ravel()
+        loss, grad = loss_and_grad(tf.constant((flat * unit).reshape(shape), dtype=tf.float32))
+        return float(loss), grad.numpy().astype(np.float64).ravel() * unit
 
     last_time = [time.perf_counter()]
 
@@ -84,23 +91,23 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None =
         now = time.perf_counter()
         result.seconds.append(now - last_time[0])
         last_time[0] = now
-        result.x = intermediate_result.x.reshape(shape).astype(x0.dtype)
+        result.x = (intermediate_result.x * unit).reshape(shape).astype(x0.dtype)
         result.losses.append(float(intermediate_result.fun))
         if callback is not None:
             callback(len(result.losses), result.x, result.losses[-1])
 
     bounds = None
     if lower is not None or upper is not None:
-        lo = np.broadcast_to(-np.inf if lower is None else lower, shape).ravel()
-        hi = np.broadcast_to(np.inf if upper is None else upper, shape).ravel()
+        lo = np.broadcast_to(-np.inf if lower is None else lower, shape).ravel() / unit
+        hi = np.broadcast_to(np.inf if upper is None else upper, shape).ravel() / unit
         bounds = np.stack([lo, hi], axis=1)
     try:
-        scipy_result = minimize(fun, x0.astype(np.float64).ravel(), jac=True, method="L-BFGS-B",
+        scipy_result = minimize(fun, x0.astype(np.float64).ravel() / unit, jac=True, method="L-BFGS-B",
                                 bounds=bounds, tol=tol, callback=on_iteration,
                                 options={"maxiter": max_iter, "maxfun": max(15000, 4 * max_iter)})
         result.message = str(scipy_result.message)
         if not result.losses:  # converged before its first iteration
-            result.x = scipy_result.x.reshape(shape).astype(x0.dtype)
+            result.x = (scipy_result.x * unit).reshape(shape).astype(x0.dtype)
     except KeyboardInterrupt:
         result.interrupted = True
         result.message = "interrupted"
