@@ -33,13 +33,15 @@ def level_sizes(size: int, octaves: int, padding: str) -> list[int]:
 
 
 def _blur(x: tf.Tensor, kernel: np.ndarray, strides: int) -> tf.Tensor:
-    """Separable depthwise blur along H then W, 'valid', with the given stride."""
+    """Depthwise 5x5 blur (the outer product of ``kernel``), 'valid', with the given stride.
+
+    One 2-D pass with equal strides rather than two 1-D passes: depthwise convolutions with
+    different row and column strides run only on oneDNN, not on TensorFlow's Eigen or GPU kernels.
+    """
     channels = x.shape[-1]
-    k = tf.constant(kernel, dtype=x.dtype)
-    kh = tf.tile(tf.reshape(k, (TAPS, 1, 1, 1)), (1, 1, channels, 1))
-    kw = tf.tile(tf.reshape(k, (1, TAPS, 1, 1)), (1, 1, channels, 1))
-    x = tf.nn.depthwise_conv2d(x, kh, strides=(1, strides, 1, 1), padding="VALID")
-    return tf.nn.depthwise_conv2d(x, kw, strides=(1, 1, strides, 1), padding="VALID")
+    k2d = tf.constant(np.outer(kernel, kernel)[:, :, None, None], dtype=x.dtype)
+    return tf.nn.depthwise_conv2d(x, tf.tile(k2d, (1, 1, channels, 1)), strides=(1, strides, strides, 1),
+                                  padding="VALID")
 
 
 def reduce(x: tf.Tensor, padding: str = "valid", a: float = 0.4) -> tf.Tensor:
