@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from texsynth import cli, dream_cli
+from texsynth import dream_cli
 from texsynth.dream import octave_shapes
 
 from conftest import EXAMPLES, ROOT

@@ -1,7 +1,6 @@
 """L-BFGS-B over arrays: progress on badly scaled problems, bounds, callbacks, Ctrl-C."""
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from texsynth.optimize import lbfgs

@@ -1,6 +1,5 @@
 """Weight files: every supported layout loads, features match Keras, bad files fail in one line."""
 
-from pathlib import Path
 
 import h5py
 import numpy as np

@@ -13,21 +13,19 @@ import argparse
 import re
 import secrets
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from texsynth import __version__
 from texsynth.dream import (DEFAULT_LAYERS, DreamConfig, check_octaves_fit, dream, noise_image, octave_shapes,
                             parse_layer_spec, receptive_margin, resolve_weighted_layers)
 from texsynth.cli import ArgumentParser, number
 from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, load_image, save_image, write_json, write_text
 from texsynth.progress import Progress, format_duration, log
-from texsynth.synth_cli import make_output_folder, peak_memory_mb
+from texsynth.runlog import make_output_folder, peak_memory_mb, run_header
 from texsynth.vgg import layer_names
 from texsynth.weights import load_weights
 
@@ -190,11 +188,7 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
     else:
         final = save_image(result.image, folder / "final.png")
         write_json({
-            "command": [prog, *argv],
-            "arguments": vars(args),
-            "texsynth": __version__,
-            "python": sys.version.split()[0],
-            "weights": {"arch": weights.arch, "source": weights.source},
+            **run_header(prog, argv, args, weights.arch, weights.source),
             "layers": {names[i]: w for i, w in zip(layers, layer_weights)},
             "random_seed": seed,
             "tile_overlap": overlap,

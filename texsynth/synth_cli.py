@@ -7,22 +7,19 @@ folder is made, so a bad run leaves nothing behind.
 from __future__ import annotations
 
 import argparse
-import platform
-import resource
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from texsynth import __version__
 from texsynth.cli import ArgumentParser, non_negative, positive
 from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, list_image_files, save_gif, save_image, write_json, write_text
 from texsynth.losses import DISTANCE_TYPES, JOIN_MODES
 from texsynth.progress import Progress, format_duration, log
+from texsynth.runlog import make_output_folder, peak_memory_mb, run_header
 from texsynth.synthesis import SynthConfig, Synthesizer
 from texsynth.weights import load_weights
 
@@ -116,28 +113,6 @@ def output_folder_name(args: argparse.Namespace, width: int, height: int) -> str
     return name + f".{width}x{height}"
 
 
-def make_output_folder(parent: Path, name: str) -> Path:
-    """Create ``parent/name``, or ``name.0``, ``name.1``… when taken."""
-    ensure_writable_dir(parent)
-    candidates = [name] + [f"{name}.{i}" for i in range(10000)]
-    for candidate in candidates:
-        folder = parent / candidate
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise TexsynthError(f"cannot create output folder {folder}: {error.strerror or error}") from None
-    raise TexsynthError(f"too many output folders named {name}.* in {parent}")
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 / 1024 if platform.system() == "Darwin" else peak / 1024
-
-
 def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
     """Run texture synthesis from the command line; returns the exit status."""
     args = parse_args(argv, prog)
@@ -198,11 +173,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
             save_gif(list(frames), final, args.frame_duration)
         total = time.perf_counter() - start
         write_json({
-            "command": [prog, *argv],
-            "arguments": vars(args),
-            "texsynth": __version__,
-            "python": sys.version.split()[0],
-            "weights": {"arch": synth.arch, "source": synth.weights_source},
+            **run_header(prog, argv, args, synth.arch, synth.weights_source),
             "layers": dict(zip(synth.layer_names, synth.layers)),
             "random_seed": synth.random_seed,
             "border": synth.border,
