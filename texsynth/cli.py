@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 import math
-from typing import Callable, NoReturn, Sequence
+from typing import Callable, Iterator, NoReturn, Sequence
 
 from texsynth.errors import TexsynthError
 
@@ -79,15 +80,21 @@ def start_tensorflow() -> None:
         return
     verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") in ("0", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    if not verbose:
-        os.dup2(devnull, 2)
-    try:
+    with contextlib.nullcontext() if verbose else _stderr_to_devnull():
         import tensorflow as tf
 
         tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.config.list_physical_devices()
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """Point the process's standard error (file descriptor 2, which C++ code writes to) at /dev/null."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)

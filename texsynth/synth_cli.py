@@ -15,7 +15,6 @@ from typing import Sequence
 import numpy as np
 
 from texsynth.cli import ArgumentParser, non_negative, positive
-from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, list_image_files, save_gif, save_image, write_json, write_text
 from texsynth.losses import DISTANCE_TYPES, JOIN_MODES
 from texsynth.progress import Progress, format_duration, log
@@ -121,8 +120,6 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
     say = lambda message: log(message, args.quiet)  # noqa: E731
 
     sources = list_image_files(args.source)
-    if args.join_mode == "affine_invariant" and len(sources) != 2:
-        raise TexsynthError(f"--join-mode affine_invariant takes exactly two source images, found {len(sources)}")
     if args.output:
         check_output_file(args.output)
     else:
@@ -162,6 +159,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
         result = synth.run(on_iteration)
 
     frames = synth.to_frames(result.x)
+    total = time.perf_counter() - start
     if args.output:
         final = Path(args.output)
         save_gif(list(frames), final, args.frame_duration) if args.count > 1 else save_image(frames[0], final)
@@ -171,7 +169,6 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
         final = folder / ("animation.gif" if args.count > 1 else "final.png")
         if args.count > 1:
             save_gif(list(frames), final, args.frame_duration)
-        total = time.perf_counter() - start
         write_json({
             **run_header(prog, argv, args, synth.arch, synth.weights_source),
             "layers": dict(zip(synth.layer_names, synth.layers)),
@@ -187,7 +184,6 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
             "stopped": result.message,
             "interrupted": result.interrupted,
         }, folder / "run.json")
-    total = time.perf_counter() - start
     loss_text = f"loss {result.losses[-1]:.4g}, " if result.losses else ""
     say(f"{'interrupted' if result.interrupted else 'done'} after {len(result.losses)} iterations "
         f"({loss_text}{format_duration(total)}, peak memory {peak_memory_mb():.0f} MiB)")

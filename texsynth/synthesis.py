@@ -177,15 +177,13 @@ class Synthesizer:
         if config.join_mode == "affine_invariant" and len(sources) != 2:
             raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
 
-        per_source = [self.grams(rgb_to_vgg(image[None], weights.mean_bgr)) for image in sources]
-        targets = [t * config.mul for t in join_grams([[g[0] for g in grams] for grams in per_source],
+        per_source = [self.terms(rgb_to_vgg(image[None], weights.mean_bgr)) for image in sources]
+        targets = [t * config.mul for t in join_grams([[g[0] for _, g in terms] for terms in per_source],
                                                       config.join_mode)]
         self.targets = [tf.constant(t) for t in targets]
         # Each term is a relative error; colour terms are scaled by colour_weight.
-        colour_terms = 2 if config.colour_weight > 0 else 0
-        kinds = ([True] * colour_terms + [False] * len(self.layers)) * config.octaves
         self.term_weights = [(config.colour_weight if is_colour else 1.0) / max(float(np.sum(np.square(t))), 1e-12)
-                             for is_colour, t in zip(kinds, targets)]
+                             for (is_colour, _), t in zip(per_source[0], targets)]
 
         self.interframe_targets: list[float] = []
         if config.count > 1:
@@ -206,23 +204,24 @@ class Synthesizer:
         self.lower, self.upper = -mean, 255.0 - mean
         self.loss_and_grad = tf.function(self._loss_and_grad, reduce_retracing=True)
 
-    def grams(self, x: tf.Tensor) -> list[tf.Tensor]:
-        """Grams of a pre-processed batch at every octave: two 3x3 colour Grams (of the pixels and of
-        their high-pass detail) unless the colour weight is 0, then one per VGG layer.
+    def terms(self, x: tf.Tensor) -> list[tuple[bool, tf.Tensor]]:
+        """The loss terms of a pre-processed batch, as (is a colour term, Gram) pairs, at every octave:
+        two 3x3 colour Grams (of the pixels and of their high-pass detail) unless the colour weight
+        is 0, then one Gram per VGG layer.
 
         The pixels' Gram is dominated by the mean colour; the detail's Gram is what notices colour
         speckle, which the VGG layers alone leave in (they care little about colour at fine scales).
         """
-        grams = []
+        terms = []
         for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves, self.config.padding):
             if self.config.colour_weight > 0:
-                grams += [gram(level), gram(detail(level))]
-            grams.extend(gram(f) for f in self.features(level, self.layers))
-        return grams
+                terms += [(True, gram(level)), (True, gram(detail(level)))]
+            terms.extend((False, gram(f)) for f in self.features(level, self.layers))
+        return terms
 
     def loss(self, x: tf.Tensor) -> tf.Tensor:
         """Total loss of pre-processed frames ``x`` (count, H, W, 3)."""
-        total = gram_loss(self.grams(x), self.targets, self.term_weights)
+        total = gram_loss([g for _, g in self.terms(x)], self.targets, self.term_weights)
         if self.interframe_targets:
             total += self.config.if_weight * interframe_loss(
                 x, self.interframe_targets, self.config.if_distance, self.config.if_octaves)
