@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
+from texsynth.vgg import VGGFeatures, conv_relu, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
 
 
 def test_layer_sequence_follows_the_ancestor():
@@ -45,3 +45,25 @@ def test_extractor_is_truncated_at_the_deepest_layer(tiny):
     assert len(features.kernels) == 2
     with pytest.raises(ValueError):
         features(tf.zeros((1, 20, 20, 3)), [3])
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+def test_conv_relu_gradient_equals_tensorflows(padding):
+    # The boolean-mask backward pass must give exactly what TensorFlow's ReluGrad + Conv2DBackpropInput give,
+    # including for pixels whose pre-activation is negative (gradient zero).
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(2, 9, 7, 3)).astype(np.float32))
+    kernel = tf.constant(rng.normal(size=(3, 3, 3, 5)).astype(np.float32))
+    bias = tf.constant(rng.normal(size=5).astype(np.float32))
+    upstream = tf.constant(rng.normal(size=(2, 7, 5, 5) if padding == "VALID" else (2, 9, 7, 5)).astype(np.float32))
+    results = []
+    for fn in (lambda v: conv_relu(v, kernel, bias, padding),
+               lambda v: tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(v, kernel, 1, padding), bias))):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            value = tf.reduce_sum(upstream * y)
+        results.append((y.numpy(), tape.gradient(value, x).numpy()))
+    assert (results[0][0] == 0).mean() > 0.2  # the mask matters
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-5)

@@ -1,6 +1,9 @@
 """L-BFGS-B over image pixels: scipy's optimiser driven by a TensorFlow loss-and-gradient function.
 
 The optimiser works on a flat float64 vector; the loss sees a float32 tensor of the image's shape.
+No box constraints are passed: a loss that needs a valid range handles it itself (as synthesis
+does), since scipy's bounded bookkeeping costs more per iteration over a million pixels than a
+clip in the loss.
 Every accepted iterate is reported to a callback (for progress and in-progress frames), and a
 Ctrl-C returns the latest accepted iterate instead of losing the work.
 """
@@ -46,8 +49,7 @@ class OptimizeResult:
     message: str = ""
 
 
-def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None = None,
-          upper: np.ndarray | None = None, max_iter: int = 500, tol: float = 1e-9,
+def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int = 500, tol: float = 1e-9,
           callback: Callable[[int, np.ndarray, float], None] | None = None,
           typical_step: float = 1.0) -> OptimizeResult:
     """Minimise ``loss_and_grad`` over an array with scipy's L-BFGS-B.
@@ -58,8 +60,6 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None =
         Takes a float32 tensor shaped like ``x0``; returns (scalar loss, gradient of that shape).
     x0 : ndarray
         The starting point.
-    lower, upper : ndarray, optional
-        Box bounds broadcastable to ``x0`` (e.g. per colour channel).
     max_iter : int
         Iteration limit.
     tol : float
@@ -96,15 +96,9 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, lower: np.ndarray | None =
         if callback is not None:
             callback(len(result.losses), result.x, result.losses[-1])
 
-    bounds = None
-    if lower is not None or upper is not None:
-        lo = np.broadcast_to(-np.inf if lower is None else lower, shape).ravel() / unit
-        hi = np.broadcast_to(np.inf if upper is None else upper, shape).ravel() / unit
-        bounds = np.stack([lo, hi], axis=1)
     try:
-        scipy_result = minimize(fun, x0.astype(np.float64).ravel() / unit, jac=True, method="L-BFGS-B",
-                                bounds=bounds, tol=tol, callback=on_iteration,
-                                options={"maxiter": max_iter, "maxfun": max(15000, 4 * max_iter)})
+        scipy_result = minimize(fun, x0.astype(np.float64).ravel() / unit, jac=True, method="L-BFGS-B", tol=tol,
+                                callback=on_iteration, options={"maxiter": max_iter, "maxfun": max(15000, 4 * max_iter)})
         result.message = str(scipy_result.message)
         if not result.losses:  # converged before its first iteration
             result.x = (scipy_result.x * unit).reshape(shape).astype(x0.dtype)
