@@ -1,12 +1,13 @@
-"""Seconds per L-BFGS-B iteration and peak memory of texture synthesis.
+"""Seconds per L-BFGS-B iteration and peak memory of texture synthesis, beside the ancestor's design.
 
 Runs the real optimiser on examples/gravel.jpg at the defaults (4 octaves, layers 2 7, valid padding,
-the bundled weights) at 512x512 and 1024x1024, each in a fresh process so peak memory is its own.
-Prints one line per setting: median seconds per iteration after warm-up, and peak resident memory.
-At 512x512 it also measures the ancestor's objective (no margin, no colour terms) in the same run,
-so the cost of texsynth's additions shows as a ratio even on a noisy machine.
+the bundled weights) at each size, for texsynth and for the ancestor's design rebuilt on Keras 3
+(benchmarks/ancestor.py), each setting in a fresh process so peak memory is its own. Settings take
+turns over ``--rounds`` rounds, so a machine that slows down for a while hurts both alike; the
+figure of a setting is the median over all its timed iterations. Prints one line per setting and
+the texsynth/ancestor ratios, the figures to compare on a noisy machine.
 
-    python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3]
+    python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -20,57 +21,79 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "examples" / "gravel.jpg"
 
 
-def measure(size: int, iterations: int, warmup: int, extra: dict) -> dict:
+def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
     """Run one setting in this process and return its figures."""
     import numpy as np
 
     from texsynth.cli import start_tensorflow
 
     start_tensorflow()
-    from texsynth.synthesis import SynthConfig, Synthesizer
     from texsynth.weights import load_weights
 
-    config = SynthConfig(sources=[ROOT / "examples" / "gravel.jpg"], width=size, height=size,
-                         max_iter=warmup + iterations, tol=1e-30, random_seed=0, **extra)
-    synth = Synthesizer(config, load_weights(None, ROOT / "model_data"))
-    result = synth.run()
-    timed = result.seconds[warmup:]
-    return {"size": size, "border": synth.border, "iterations": len(timed),
-            "median_s": float(np.median(timed)), "min_s": float(np.min(timed)),
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    weights = load_weights(None, ROOT / "model_data")
+    if design == "texsynth":
+        from texsynth.synthesis import SynthConfig, Synthesizer
+
+        config = SynthConfig(sources=[SOURCE], width=size, height=size, max_iter=warmup + iterations, tol=1e-30,
+                             random_seed=0)
+        synth = Synthesizer(config, weights)
+        del weights
+        seconds = synth.run().seconds
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from ancestor import AncestorSynthesis
+
+        from texsynth.io import load_image
+        from texsynth.vgg import rgb_to_vgg
+
+        source = rgb_to_vgg(load_image(SOURCE)[None], weights.mean_bgr)
+        ancestor = AncestorSynthesis(weights, source, octaves=4, layers=[2, 7])
+        x0 = np.random.default_rng(0).normal(size=(1, size, size, 3)) + 10 - np.asarray(weights.mean_bgr)
+        del weights
+        seconds = ancestor.run(x0, warmup + iterations)
+    return {"seconds": seconds[warmup:], "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
-    parser.add_argument("--iterations", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--ancestor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--iterations", type=int, default=8, help="timed iterations per run")
+    parser.add_argument("--warmup", type=int, default=3, help="iterations run before timing")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, taking turns")
+    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor"], choices=["texsynth", "ancestor"])
+    parser.add_argument("--one", nargs=2, metavar=("DESIGN", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        extra = {"colour_weight": 0.0, "border": 0} if args.ancestor else {}
-        print(json.dumps(measure(args.one, args.iterations, args.warmup, extra)))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.iterations, args.warmup)))
         return
-    print(f"texsynth iteration benchmark: {os.cpu_count()} CPUs, gravel.jpg, 4 octaves, layers 2 7, valid padding, "
-          f"median of {args.iterations} iterations after {args.warmup} warm-up")
-    settings = [(size, False) for size in args.sizes]
-    if 512 in args.sizes:
-        settings.insert(args.sizes.index(512) + 1, (512, True))
-    figures = {}
-    for size, ancestor in settings:
-        command = [sys.executable, __file__, "--one", str(size), "--iterations", str(args.iterations),
-                   "--warmup", str(args.warmup)] + (["--ancestor"] if ancestor else [])
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        r = figures[size, ancestor] = json.loads(out)
-        label = "ancestor's objective (no margin, no colour terms)" if ancestor else f"texsynth defaults (+{r['border']}px margin)"
-        ratio = ""
-        if ancestor and (size, False) in figures:
-            ratio = f"; texsynth/ancestor time ratio {figures[size, False]['median_s'] / r['median_s']:.2f}"
-        print(f"{size}x{size} {label}: {r['median_s']:.3f} s/iteration (min {r['min_s']:.3f}), "
-              f"peak memory {r['peak_mib']:.0f} MiB{ratio}", flush=True)
+    print(f"texsynth iteration benchmark: {os.cpu_count()} CPUs, gravel.jpg, 4 octaves, layers 2 7, valid padding; "
+          f"{args.rounds} round(s) of {args.iterations} timed iterations after {args.warmup} warm-up", flush=True)
+    import numpy as np
+
+    seconds: dict[tuple[str, int], list[float]] = {}
+    peaks: dict[tuple[str, int], list[float]] = {}
+    for _ in range(args.rounds):
+        for size in args.sizes:
+            for design in args.designs:
+                command = [sys.executable, __file__, "--one", design, str(size), "--iterations", str(args.iterations),
+                           "--warmup", str(args.warmup)]
+                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+                figures = json.loads(out.splitlines()[-1])
+                seconds.setdefault((design, size), []).extend(figures["seconds"])
+                peaks.setdefault((design, size), []).append(figures["peak_mib"])
+    labels = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design"}
+    for size in args.sizes:
+        for design in args.designs:
+            s, p = seconds[design, size], peaks[design, size]
+            print(f"{size}x{size} {labels[design]}: {np.median(s):.3f} s/iteration (min {np.min(s):.3f}), "
+                  f"peak memory {max(p):.0f} MiB", flush=True)
+        if len(args.designs) == 2:
+            t, a = ("texsynth", size), ("ancestor", size)
+            print(f"{size}x{size} texsynth/ancestor: time {np.median(seconds[t]) / np.median(seconds[a]):.2f}, "
+                  f"peak memory {max(peaks[t]) / max(peaks[a]):.2f}", flush=True)
 
 
 if __name__ == "__main__":
