@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.vgg import VGGFeatures, conv_relu, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
+from texsynth.vgg import VGGFeatures, avg_pool, conv_relu, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
 
 
 def test_layer_sequence_follows_the_ancestor():
@@ -49,7 +49,7 @@ def test_extractor_is_truncated_at_the_deepest_layer(tiny):
 
 @pytest.mark.parametrize("padding", ["VALID", "SAME"])
 def test_conv_relu_gradient_equals_tensorflows(padding):
-    # The boolean-mask backward pass must give exactly what TensorFlow's ReluGrad + Conv2DBackpropInput give,
+    # The lean backward pass must give exactly what TensorFlow's ReluGrad + Conv2DBackpropInput give,
     # including for pixels whose pre-activation is negative (gradient zero).
     rng = np.random.default_rng(3)
     x = tf.constant(rng.normal(size=(2, 9, 7, 3)).astype(np.float32))
@@ -67,3 +67,22 @@ def test_conv_relu_gradient_equals_tensorflows(padding):
     assert (results[0][0] == 0).mean() > 0.2  # the mask matters
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 6, 3), (1, 9, 7, 4)])
+def test_avg_pool_matches_tensorflows_value_and_gradient(shape):
+    # Odd sizes drop the last row/column, whose gradient must then be zero.
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.normal(size=shape).astype(np.float32))
+    upstream = tf.constant(rng.normal(size=(shape[0], shape[1] // 2, shape[2] // 2, shape[3])).astype(np.float32))
+    results = []
+    for fn in (avg_pool, lambda v: tf.nn.avg_pool2d(v, 2, 2, "VALID")):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            value = tf.reduce_sum(upstream * y)
+        results.append((y.numpy(), tape.gradient(value, x).numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
+    if shape[1] % 2:
+        assert np.all(results[0][1][:, -1] == 0) and np.all(results[0][1][:, :, -1] == 0)
