@@ -8,6 +8,7 @@ figure of a setting is the median over all its timed iterations. Prints one line
 the texsynth/ancestor ratios, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
+                                         [--designs texsynth ancestor plain]
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
     from texsynth.weights import load_weights
 
     weights = load_weights(None, ROOT / "model_data")
-    if design == "texsynth":
+    if design in ("texsynth", "plain"):
         from texsynth.synthesis import SynthConfig, Synthesizer
 
+        # "plain" is texsynth run with the ancestor's objective: no margin, no colour terms.
+        plain = dict(border=0, colour_weight=0.0) if design == "plain" else {}
         config = SynthConfig(sources=[SOURCE], width=size, height=size, max_iter=warmup + iterations, tol=1e-30,
-                             random_seed=0)
+                             random_seed=0, **plain)
         synth = Synthesizer(config, weights)
         del weights
         seconds = synth.run().seconds
@@ -63,7 +66,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=8, help="timed iterations per run")
     parser.add_argument("--warmup", type=int, default=3, help="iterations run before timing")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, taking turns")
-    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor"], choices=["texsynth", "ancestor"])
+    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor"], choices=["texsynth", "ancestor", "plain"],
+                        help="plain: texsynth with --border 0 --colour-weight 0, the ancestor's objective")
     parser.add_argument("--one", nargs=2, metavar=("DESIGN", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -84,16 +88,22 @@ def main() -> None:
                 figures = json.loads(out.splitlines()[-1])
                 seconds.setdefault((design, size), []).extend(figures["seconds"])
                 peaks.setdefault((design, size), []).append(figures["peak_mib"])
-    labels = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design"}
+    labels = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design",
+              "plain": "texsynth --border 0 --colour-weight 0"}
     for size in args.sizes:
         for design in args.designs:
             s, p = seconds[design, size], peaks[design, size]
             print(f"{size}x{size} {labels[design]}: {np.median(s):.3f} s/iteration (min {np.min(s):.3f}), "
                   f"peak memory {max(p):.0f} MiB", flush=True)
-        if len(args.designs) == 2:
-            t, a = ("texsynth", size), ("ancestor", size)
-            print(f"{size}x{size} texsynth/ancestor: time {np.median(seconds[t]) / np.median(seconds[a]):.2f}, "
-                  f"peak memory {max(peaks[t]) / max(peaks[a]):.2f}", flush=True)
+        if "ancestor" not in args.designs:
+            continue
+        a = ("ancestor", size)
+        for design in args.designs:
+            if design != "ancestor":
+                t = (design, size)
+                print(f"{size}x{size} {labels[design]} / ancestor's design: time "
+                      f"{np.median(seconds[t]) / np.median(seconds[a]):.2f}, "
+                      f"peak memory {max(peaks[t]) / max(peaks[a]):.2f}", flush=True)
 
 
 if __name__ == "__main__":
