@@ -110,7 +110,7 @@ def _bad_inputs(tmp_path, gravel_small):
         "truncated image": (["-s", str(tmp_path / "cut.png")], 1, "cannot read image"),
         "unknown layer": (["-s", src, "-l", "conv9_9"], 1, "valid layers: conv1_1"),
         "source too small": (["-s", src, "-ow", "512", "-o", "4"], 1, "at most 2 octaves fit"),
-        "output too small": (["-s", src, "-ss", "4", "-ow", "256", "-o", "4"], 1, "at most 3 octaves fit"),
+        "output too small": (["-s", src, "-ss", "4", "-ow", "40", "-o", "4"], 1, "at most 3 octaves fit"),
         "unwritable output dir": (["-s", src, "--output-dir", str(tmp_path / "afile" / "sub")], 1, "cannot write"),
         "unwritable output": (["-s", src, "--output", str(tmp_path / "afile" / "o.png")], 1, "cannot write"),
         "bad weights": (["-s", src, "--weights", str(tmp_path / "bad.h5")], 1, "cannot read weight file"),

@@ -8,7 +8,7 @@ from PIL import Image
 
 from texsynth.errors import TexsynthError
 from texsynth.optimize import lbfgs
-from texsynth.synthesis import SynthConfig, Synthesizer, default_border, make_seed, max_octaves
+from texsynth.synthesis import SynthConfig, Synthesizer, make_seed, max_octaves, output_padding
 from texsynth.vgg import feature_size
 from texsynth.weights import read_weights, bundled_weights_path
 
@@ -47,10 +47,10 @@ def _directional_check(synth, x, rng, eps=2.0):
         assert analytic == pytest.approx(numeric, rel=0.03, abs=float(1e-3 * np.linalg.norm(grad)))
 
 
-@pytest.mark.parametrize("padding", ["valid", "same"])
-def test_full_loss_gradient_matches_finite_differences(tiny, noise_source, padding):
+@pytest.mark.parametrize("padding, border", [("valid", 0), ("valid", 4), ("same", 4)])
+def test_full_loss_gradient_matches_finite_differences(tiny, noise_source, padding, border):
     config = SynthConfig(sources=[noise_source], width=36, height=32, octaves=2, layers=["pool1", "conv2_2"],
-                         padding=padding, random_seed=3, border=4)
+                         padding=padding, random_seed=3, border=border)
     synth = Synthesizer(config, tiny)
     _directional_check(synth, synth.x0, np.random.default_rng(0))
 
@@ -87,9 +87,35 @@ def test_same_seed_same_result(tiny, noise_source):
 
 
 def test_output_too_small_for_octaves_is_a_clear_error(hed, gravel_small):
-    config = SynthConfig(sources=[gravel_small], width=256, height=256, octaves=4, source_scale=4.0)
-    with pytest.raises(TexsynthError, match=r"output \(256x256\) is too small for 4 octaves.*at most 3 octaves fit"):
+    # The wrapped canvas halves exactly: 40, 20, 10, 5; conv3_x of the last level would need 2 pixels.
+    config = SynthConfig(sources=[gravel_small], width=40, height=40, octaves=4, source_scale=4.0)
+    with pytest.raises(TexsynthError, match=r"output \(40x40\) is too small for 4 octaves.*at most 3 octaves fit"):
         Synthesizer(config, hed)
+    # A flat canvas with a border shrinks with valid padding at every layer: 256 + 2 * 8 fits 3.
+    config = SynthConfig(sources=[gravel_small], width=256, height=256, octaves=4, source_scale=4.0, border=8)
+    with pytest.raises(TexsynthError, match=r"output with its 8px border \(272x272\).*at most 3 octaves fit"):
+        Synthesizer(config, hed)
+
+
+def test_a_256_output_fits_four_octaves_when_it_wraps(hed, gravel_small):
+    config = SynthConfig(sources=[gravel_small], width=256, height=256, octaves=4, source_scale=4.0, max_iter=1)
+    assert Synthesizer(config, hed).output_padding == "wrap"
+
+
+def test_wrapped_output_loss_ignores_where_the_tile_starts(tiny, noise_source):
+    # On a torus no pixel is special: rolling the canvas by the network's total stride (pool1 and
+    # one pyramid reduction: 4 px) leaves every Gram, so the loss, unchanged. A flat canvas has edges.
+    def loss(border):
+        config = SynthConfig(sources=[noise_source], width=32, height=40, octaves=2, layers=["pool1", "conv2_2"],
+                             random_seed=5, border=border)
+        synth = Synthesizer(config, tiny)
+        x = synth.x0
+        return [float(synth.loss(tf.constant(np.roll(x, shift, axis=(1, 2))))) for shift in [(0, 0), (4, -8), (12, 4)]]
+
+    wrapped = loss(0)
+    assert wrapped[1] == pytest.approx(wrapped[0], rel=1e-5) and wrapped[2] == pytest.approx(wrapped[0], rel=1e-5)
+    flat = loss(4)
+    assert abs(flat[1] - flat[0]) > 1e-3 * flat[0]
 
 
 def test_source_too_small_says_how_many_octaves_fit(hed, gravel_small):
@@ -104,12 +130,14 @@ def test_max_octaves_agrees_with_the_feature_sizes():
     assert feature_size(29, 7, "vgg16", "valid") < 1 <= feature_size(61, 7, "vgg16", "valid")
     assert max_octaves(256, 256, 7, "vgg16", "valid") == 3
     assert max_octaves(256, 256, 7, "vgg16", "same") > 4
+    # Wrapped: levels 64, 32, 16, 8; conv3_x of 8 is 2 pixels wide, which still wraps by 2.
+    assert max_octaves(64, 64, 7, "vgg16", "wrap") == 4 and max_octaves(32, 32, 7, "vgg16", "wrap") == 3
 
 
-def test_border_is_half_the_receptive_field_with_valid_padding():
-    assert default_border(7, "vgg16", "valid") == 16  # conv3_2 sees 32x32 input pixels
-    assert default_border(0, "vgg16", "valid") == 1  # conv1_1 sees 3x3
-    assert default_border(7, "vgg16", "same") == 0
+def test_valid_padding_without_a_border_wraps_the_output():
+    assert output_padding("valid", 0) == "wrap"
+    assert output_padding("valid", 16) == "valid"
+    assert output_padding("same", 0) == "same"
 
 
 def test_affine_invariant_needs_two_sources(hed, gravel_small):

@@ -31,13 +31,35 @@ def test_preprocessing_round_trip():
     np.testing.assert_allclose(vgg_to_rgb(x, (100.0, 110.0, 120.0)), rgb, atol=1e-4)
 
 
-@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("padding", ["valid", "same", "wrap"])
 def test_feature_shapes_match_feature_size(tiny, padding):
     features = VGGFeatures(tiny, depth=7, padding=padding)
     out = features(tf.zeros((2, 61, 45, 3)), [0, 2, 7])
     for layer, f in zip([0, 2, 7], out):
         assert f.shape[1:3] == (feature_size(61, layer, "vgg16", padding), feature_size(45, layer, "vgg16", padding))
     assert out[0].shape[0] == 2 and out[2].shape[3] == 16
+
+
+def test_wrapped_first_layer_is_a_circular_convolution(tiny):
+    from scipy import ndimage
+
+    x = np.random.default_rng(2).normal(size=(1, 11, 14, 3)).astype(np.float32)
+    out = VGGFeatures(tiny, depth=0, padding="wrap")(tf.constant(x), [0])[0].numpy()[0]
+    kernel, bias = tiny.kernels[0], tiny.biases[0]
+    expected = np.stack([sum(ndimage.correlate(x[0, :, :, i], kernel[:, :, i, o], mode="wrap") for i in range(3))
+                         for o in range(kernel.shape[-1])], axis=-1) + bias
+    np.testing.assert_allclose(out, np.maximum(expected, 0), atol=1e-5)
+    # Asked of a deeper extractor, the layer comes without the halo its block's next convolution needs.
+    deeper = VGGFeatures(tiny, depth=7, padding="wrap")(tf.constant(x), [0, 7])[0].numpy()[0]
+    np.testing.assert_allclose(deeper, out, atol=1e-5)
+
+
+def test_wrapped_features_shift_with_the_image(tiny):
+    # Through two pools (stride 4), a circular shift of 8 input pixels is one of 2 feature pixels.
+    x = tf.constant(np.random.default_rng(4).normal(size=(1, 32, 40, 3)).astype(np.float32))
+    features = VGGFeatures(tiny, depth=7, padding="wrap")
+    shifted = features(tf.roll(x, (8, -16), axis=(1, 2)), [7])[0]
+    np.testing.assert_allclose(shifted.numpy(), tf.roll(features(x, [7])[0], (2, -4), axis=(1, 2)).numpy(), atol=1e-4)
 
 
 def test_extractor_is_truncated_at_the_deepest_layer(tiny):

@@ -1,9 +1,13 @@
 """Gaussian and Laplacian image pyramids with the 5-tap Burt–Adelson kernel.
 
 Each reduction blurs with the separable kernel ``[1/4 - a/2, 1/4, a, 1/4, 1/4 - a/2]`` (a = 0.4) and
-keeps every second pixel. With ``valid`` padding a level of size n has (n - 5) // 2 + 1 pixels; with
-``same`` padding the border is mirrored and a level has ceil(n / 2) pixels, so a constant image stays
-constant either way. Images are (N, H, W, C) tensors.
+keeps every second pixel. The padding says what lies beyond the border:
+
+- ``valid``: nothing; a level of size n has (n - 5) // 2 + 1 pixels.
+- ``same``: the border mirrored; a level has ceil(n / 2) pixels.
+- ``wrap``: the opposite border, as on a torus (a periodic image); a level has ceil(n / 2) pixels.
+
+A constant image stays constant in every mode. Images are (N, H, W, C) tensors.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 TAPS = 5
+PADDINGS = ("valid", "same", "wrap")
 
 
 def burt_adelson_kernel(a: float = 0.4) -> np.ndarray:
@@ -32,6 +37,56 @@ def level_sizes(size: int, octaves: int, padding: str) -> list[int]:
     return sizes
 
 
+def wrap_pad(x: tf.Tensor, pixels: int) -> tf.Tensor:
+    """Pad the height and width of ``x`` (N, H, W, C) by ``pixels`` on each side with the opposite border.
+
+    The result is a window onto the periodic image that ``x`` is one tile of, so a 'valid' operation
+    on it equals the circular operation on ``x``. ``pixels`` must not exceed H or W.
+    """
+    if pixels == 0:
+        return x
+    return _wrap_axis(_wrap_axis(x, pixels, 1), pixels, 2)
+
+
+def _wrap_axis(x: tf.Tensor, p: int, axis: int) -> tf.Tensor:
+    """Wrap-pad one axis; the gradient folds the padding back onto the opposite border.
+
+    Automatic differentiation of the concatenation scatters every piece into a zero tensor of the
+    padded size and sums them, several passes over a large map; folding reads it once.
+    """
+    size = x.shape[axis]
+
+    def part(t: tf.Tensor, start: int, stop: int) -> tf.Tensor:
+        index = [slice(None)] * 4
+        index[axis] = slice(start, stop)
+        return t[tuple(index)]
+
+    @tf.custom_gradient
+    def pad(x: tf.Tensor):
+        def grad(dy: tf.Tensor) -> tf.Tensor:
+            if size >= 2 * p:
+                return tf.concat([part(dy, p, 2 * p) + part(dy, size + p, size + 2 * p),
+                                  part(dy, 2 * p, size),
+                                  part(dy, size, size + p) + part(dy, 0, p)], axis=axis)
+            # Tiny maps: the pads overlap; fold each pad as a whole.
+            return (part(dy, p, size + p)
+                    + tf.concat([part(dy, size + p, size + 2 * p), tf.zeros_like(part(x, p, size))], axis=axis)
+                    + tf.concat([tf.zeros_like(part(x, 0, size - p)), part(dy, 0, p)], axis=axis))
+
+        return tf.concat([part(x, size - p, size), x, part(x, 0, p)], axis=axis), grad
+
+    return pad(x)
+
+
+def _pad(x: tf.Tensor, pixels: int, padding: str) -> tf.Tensor:
+    """Pad by mirroring (``same``) or wrapping (``wrap``); ``valid`` leaves ``x`` as it is."""
+    if padding == "same":
+        return tf.pad(x, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], mode="SYMMETRIC")
+    if padding == "wrap":
+        return wrap_pad(x, pixels)
+    return x
+
+
 def _blur(x: tf.Tensor, kernel: np.ndarray, strides: int) -> tf.Tensor:
     """Depthwise 5x5 blur (the outer product of ``kernel``), 'valid', with the given stride.
 
@@ -50,8 +105,9 @@ def reduce(x: tf.Tensor, padding: str = "valid", a: float = 0.4) -> tf.Tensor:
     Parameters
     ----------
     x : Tensor, shape (N, H, W, C)
-    padding : {"valid", "same"}
-        ``same`` mirrors the border (reflect) so every output pixel sees a full kernel.
+    padding : {"valid", "same", "wrap"}
+        ``same`` mirrors the border and ``wrap`` continues it periodically, so every output pixel
+        sees a full kernel.
     a : float
         Centre tap of the Burt–Adelson kernel.
 
@@ -63,13 +119,17 @@ def reduce(x: tf.Tensor, padding: str = "valid", a: float = 0.4) -> tf.Tensor:
         # An odd size needs one more row so that the stride-2 output has ceil(n/2) pixels.
         extra_h, extra_w = x.shape[1] % 2, x.shape[2] % 2
         x = tf.pad(x, [[0, 0], [2, 2 + extra_h], [2, 2 + extra_w], [0, 0]], mode="SYMMETRIC")
+    elif padding == "wrap":
+        x = wrap_pad(x, 2)
     return _blur(x, burt_adelson_kernel(a), strides=2)
 
 
-def detail(x: tf.Tensor, a: float = 0.4) -> tf.Tensor:
-    """High-pass band of an image: itself minus its mirrored-border Burt–Adelson blur (same size)."""
-    padded = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="SYMMETRIC")
-    return x - _blur(padded, burt_adelson_kernel(a), strides=1)
+def detail(x: tf.Tensor, padding: str = "same", a: float = 0.4) -> tf.Tensor:
+    """High-pass band of an image: itself minus its Burt–Adelson blur, same size.
+
+    The blur mirrors the border, or wraps it around for ``padding="wrap"`` (a periodic image).
+    """
+    return x - _blur(_pad(x, 2, "wrap" if padding == "wrap" else "same"), burt_adelson_kernel(a), strides=1)
 
 
 def gaussian_pyramid(x: tf.Tensor, octaves: int, padding: str = "valid") -> list[tf.Tensor]:

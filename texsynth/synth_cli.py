@@ -72,9 +72,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--seed-image", metavar="FILE", help="start from this image instead of noise")
     new.add_argument("--random-seed", type=non_negative(int),
                      help="seed of the starting noise: the same seed on the same machine gives the same image")
-    new.add_argument("--border", type=non_negative(int),
-                     help="pixels synthesised around the output and cropped (default: half the receptive field with "
-                          "valid padding, 0 with same)")
+    new.add_argument("--border", type=non_negative(int), default=0,
+                     help="pixels synthesised around the output and cropped (default 0: with valid padding the "
+                          "output then wraps around, so it has no edges and tiles seamlessly)")
     new.add_argument("--colour-weight", type=non_negative(float), default=1.0,
                      help="weight of matching the pixels' colour statistics at every octave (0: VGG layers only, "
                           "as the ancestor)")
@@ -112,6 +112,13 @@ def output_folder_name(args: argparse.Namespace, width: int, height: int) -> str
     return name + f".{width}x{height}"
 
 
+def boundary_text(synth: Synthesizer) -> str:
+    """How the output's edges are handled, for the log."""
+    if synth.output_padding == "wrap":
+        return "wraps around: tiles seamlessly"
+    return f"{synth.output_padding} padding, {synth.border}px border"
+
+
 def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
     """Run texture synthesis from the command line; returns the exit status."""
     args = parse_args(argv, prog)
@@ -137,7 +144,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
     synth = Synthesizer(config, load_weights(args.weights, args.data_dir), say)
     say(f"weights: {synth.weights_source}")
     say(f"matching {', '.join(f'{n} ({i})' for n, i in zip(synth.layer_names, synth.layers))} at {args.octaves} "
-        f"octaves of a {width}x{height} output ({synth.border}px border) from {len(sources)} source(s); "
+        f"octaves of a {width}x{height} output ({boundary_text(synth)}) from {len(sources)} source(s); "
         f"random seed {synth.random_seed}")
 
     folder = None if args.output else make_output_folder(Path(args.output_dir), output_folder_name(args, width, height))
@@ -174,6 +181,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
             "layers": dict(zip(synth.layer_names, synth.layers)),
             "random_seed": synth.random_seed,
             "border": synth.border,
+            "output_padding": synth.output_padding,
             "sources": [str(s) for s in sources],
             "iterations": len(result.losses),
             "evaluations": result.evaluations,

@@ -57,7 +57,7 @@ class SynthConfig:
     seed_image: Path | None = None
     tol: float = 1e-9
     random_seed: int | None = None
-    border: int | None = None
+    border: int = 0
     colour_weight: float = 1.0
 
 
@@ -81,25 +81,17 @@ def check_fits(what: str, height: int, width: int, octaves: int, depth: int, arc
                             f"up to layer {layer}: {hint}; use fewer octaves (-o), a larger size or shallower layers")
 
 
-def default_border(depth: int, arch: str, padding: str) -> int:
-    """Extra pixels optimised around the output and cropped away at the end.
+def output_padding(padding: str, border: int) -> str:
+    """The boundary condition of the output canvas for the ``--padding-mode`` and ``--border`` asked.
 
-    With valid padding a pixel near the edge is seen by fewer feature windows of the deepest layer,
-    gets a weaker gradient, and stays noisy: a frame around the image. A margin of half that layer's
-    receptive field (16 px for conv3_2) was enough to remove the frame in tests (a quarter still
-    left a soft band), at 13% more pixels for a 512x512 output instead of 26% for the full field.
-    With same padding every pixel is seen equally; no margin is needed.
+    With valid padding and no border the canvas wraps around (a torus): every pixel is seen by as
+    many feature windows as any other, so the edges are as finished as the middle and the result
+    tiles seamlessly, at the cost of the interior alone. (Valid convolutions on a flat canvas see
+    edge pixels through fewer windows; those pixels get weak gradients and stay noisy, a frame
+    around the image. Removing that frame with a margin of half the receptive field cost 13% more
+    pixels at 512x512 than the wrapped canvas.) A border asks for a flat canvas with that margin.
     """
-    if padding == "same":
-        return 0
-    field_size, step = 1, 1
-    for name in layer_names(arch)[: depth + 1]:
-        if name.startswith("conv"):
-            field_size += 2 * step
-        else:
-            field_size += step
-            step *= 2
-    return field_size // 2
+    return "wrap" if padding == "valid" and border == 0 else padding
 
 
 def load_sources(config: SynthConfig) -> list[np.ndarray]:
@@ -170,11 +162,14 @@ class Synthesizer:
         self.layer_names = [layer_names(weights.arch)[i] for i in self.layers]
         depth = max(self.layers)
         self.features = VGGFeatures(weights, depth, config.padding)
-        self.border = default_border(depth, weights.arch, config.padding) if config.border is None else config.border
+        self.border = config.border
+        self.output_padding = output_padding(config.padding, config.border)
         self.random_seed = config.random_seed if config.random_seed is not None else secrets.randbelow(2**31)
         rng = np.random.default_rng(self.random_seed)
 
-        check_fits("output", config.height, config.width, config.octaves, depth, weights.arch, config.padding)
+        canvas_what = f"output with its {self.border}px border" if self.border else "output"
+        check_fits(canvas_what, config.height + 2 * self.border, config.width + 2 * self.border, config.octaves, depth,
+                   weights.arch, self.output_padding)
         sources = load_sources(config)
         for path, image in zip(config.sources, sources):
             check_fits(f"source {path}", image.shape[0], image.shape[1], config.octaves, depth,
@@ -182,7 +177,7 @@ class Synthesizer:
         if config.join_mode == "affine_invariant" and len(sources) != 2:
             raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
 
-        per_source = [self.terms(rgb_to_vgg(image[None], weights.mean_bgr)) for image in sources]
+        per_source = [self.terms(rgb_to_vgg(image[None], weights.mean_bgr), config.padding) for image in sources]
         targets = [t * config.mul for t in join_grams([[g[0] for _, g in terms] for terms in per_source],
                                                       config.join_mode)]
         self.targets = [tf.constant(t) for t in targets]
@@ -209,19 +204,20 @@ class Synthesizer:
         self.lower, self.upper = tf.constant(-mean), tf.constant(255.0 - mean)
         self.loss_and_grad = tf.function(self._loss_and_grad, reduce_retracing=True)
 
-    def terms(self, x: tf.Tensor) -> list[tuple[bool, tf.Tensor]]:
+    def terms(self, x: tf.Tensor, padding: str) -> list[tuple[bool, tf.Tensor]]:
         """The loss terms of a pre-processed batch, as (is a colour term, Gram) pairs, at every octave:
         two 3x3 colour Grams (of the pixels and of their high-pass detail) unless the colour weight
-        is 0, then one Gram per VGG layer.
+        is 0, then one Gram per VGG layer. ``padding`` is the boundary condition of the pyramid and
+        the network: the configured one for sources, :func:`output_padding` for the output.
 
         The pixels' Gram is dominated by the mean colour; the detail's Gram is what notices colour
         speckle, which the VGG layers alone leave in (they care little about colour at fine scales).
         """
         terms = []
-        for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves, self.config.padding):
+        for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves, padding):
             if self.config.colour_weight > 0:
-                terms += [(True, gram(level)), (True, gram(detail(level)))]
-            terms.extend((False, gram(f)) for f in self.features(level, self.layers))
+                terms += [(True, gram(level)), (True, gram(detail(level, padding)))]
+            terms.extend((False, gram(f)) for f in self.features(level, self.layers, padding))
         return terms
 
     def loss(self, x: tf.Tensor) -> tf.Tensor:
@@ -233,7 +229,7 @@ class Synthesizer:
         and it reaches the same loss (see RANGE_WEIGHT).
         """
         image = tf.clip_by_value(x, self.lower, self.upper)
-        total = gram_loss([g for _, g in self.terms(image)], self.targets, self.term_weights)
+        total = gram_loss([g for _, g in self.terms(image, self.output_padding)], self.targets, self.term_weights)
         total += RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
         if self.interframe_targets:
             total += self.config.if_weight * interframe_loss(

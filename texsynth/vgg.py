@@ -3,6 +3,11 @@
 Layers are numbered as in the ancestor: the sequence conv1_1, conv1_2, pool1, conv2_1, … of the
 network actually loaded, so index 2 is pool1 and index 7 is conv3_2 in both VGG16 and VGG19.
 Pooling is 2×2 average pooling (smoother gradients than max pooling for image synthesis).
+
+Three boundary conditions: ``valid`` (no padding; maps shrink by 2 per convolution), ``same`` (zero
+padding) and ``wrap`` (the input is one tile of a periodic image: each block's input is padded with
+its opposite border, as many pixels as the block has convolutions, and convolved 'valid', which
+equals circular convolution and keeps the map's size).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
+from texsynth.pyramid import wrap_pad
 from texsynth.weights import ARCH_BLOCKS, VGGWeights
+
+PADDINGS = ("valid", "same", "wrap")
 
 
 def layer_names(arch: str) -> list[str]:
@@ -53,13 +61,26 @@ def resolve_layers(specs: Sequence[str | int], arch: str) -> list[int]:
 
 
 def feature_size(size: int, depth: int, arch: str, padding: str) -> int:
-    """Spatial size of the feature map at layer index ``depth`` for an input of ``size`` pixels."""
-    for name in layer_names(arch)[: depth + 1]:
+    """Spatial size of the feature map at layer index ``depth`` for an input of ``size`` pixels.
+
+    With ``wrap`` padding a block whose input is smaller than its padding cannot be wrapped; the
+    size is then reported as 0.
+    """
+    names = layer_names(arch)[: depth + 1]
+    for name in names:
         if name.startswith("conv"):
+            if padding == "wrap" and name.endswith("_1") and size < convs_run(names, name):
+                return 0
             size = size - 2 if padding == "valid" else size
         else:
             size = size // 2
     return size
+
+
+def convs_run(names: Sequence[str], conv_name: str) -> int:
+    """How many convolutions of ``conv_name``'s block a network cut to ``names`` runs."""
+    block = conv_name.split("_")[0]
+    return sum(name.startswith(block + "_") for name in names)
 
 
 def rgb_to_vgg(rgb: np.ndarray | tf.Tensor, mean_bgr: Sequence[float]) -> np.ndarray | tf.Tensor:
@@ -79,6 +100,8 @@ def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str) ->
     (for ReluGrad) and the kernel: the input ``x`` is not kept alive for a kernel gradient. Keeping
     a boolean mask instead of the output was tried: the extra comparison and select cost 3-4% of an
     iteration, and TensorFlow's measured peak memory at 512x512 was no lower (428 MB against 415).
+    Recomputing the first layer's output in the backward pass instead of keeping it did not lower
+    the process's peak memory either.
     """
     input_shape = x.shape.as_list() if x.shape.is_fully_defined() else None
 
@@ -128,16 +151,16 @@ class VGGFeatures:
         The loaded kernels.
     depth : int
         Index (into :func:`layer_names`) of the deepest layer that will be asked for.
-    padding : {"valid", "same"}
-        Boundary condition of the convolutions and pools.
+    padding : {"valid", "same", "wrap"}
+        Default boundary condition of the convolutions (see the module docstring); a call may
+        ask for another.
     """
 
     def __init__(self, weights: VGGWeights, depth: int, padding: str = "valid") -> None:
-        if padding not in ("valid", "same"):
-            raise ValueError(f"padding must be 'valid' or 'same', not {padding!r}")
+        _check_padding(padding)
         self.arch = weights.arch
         self.mean_bgr = weights.mean_bgr
-        self.padding = padding.upper()
+        self.padding = padding
         self.names = layer_names(weights.arch)[: depth + 1]
         n_convs = sum(name.startswith("conv") for name in self.names)
         self.kernels = [tf.constant(k) for k in weights.kernels[:n_convs]]
@@ -147,19 +170,34 @@ class VGGFeatures:
     def depth(self) -> int:
         return len(self.names) - 1
 
-    def __call__(self, x: tf.Tensor, layers: Sequence[int]) -> list[tf.Tensor]:
-        """Feature maps of the pre-processed batch ``x`` (N, H, W, 3) at the given layer indices."""
+    def __call__(self, x: tf.Tensor, layers: Sequence[int], padding: str | None = None) -> list[tf.Tensor]:
+        """Feature maps of the pre-processed batch ``x`` (N, H, W, 3) at the given layer indices,
+        with the extractor's padding unless ``padding`` says otherwise."""
+        padding = padding or self.padding
+        _check_padding(padding)
         wanted = set(layers)
         if max(wanted) > self.depth:
             raise ValueError(f"layer {max(wanted)} is deeper than this extractor ({self.depth})")
         outputs = {}
-        conv = 0
+        conv = halo = 0
         for index, name in enumerate(self.names):
             if name.startswith("conv"):
-                x = conv_relu(x, self.kernels[conv], self.biases[conv], self.padding)
+                if padding == "wrap" and name.endswith("_1"):
+                    # One pad per block rather than per convolution: fewer copies of large maps.
+                    halo = convs_run(self.names, name)
+                    x = wrap_pad(x, halo)
+                conv_padding = "SAME" if padding == "same" else "VALID"
+                x = conv_relu(x, self.kernels[conv], self.biases[conv], conv_padding)
                 conv += 1
+                halo = max(halo - 1, 0)
             else:
                 x = avg_pool(x)
             if index in wanted:
-                outputs[index] = x
+                # Inside a wrapped block the map still carries the halo the next convolutions eat.
+                outputs[index] = x[:, halo:-halo, halo:-halo] if halo else x
         return [outputs[i] for i in sorted(wanted)]
+
+
+def _check_padding(padding: str) -> None:
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, not {padding!r}")
