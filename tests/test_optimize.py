@@ -45,3 +45,22 @@ def test_callback_sees_every_iteration_and_interrupt_keeps_the_latest():
     assert result.interrupted and [s[0] for s in seen] == [1, 2, 3]
     np.testing.assert_array_equal(result.x, seen[-1][1])
     assert result.losses == [s[2] for s in seen] and len(result.seconds) == 3
+
+
+def test_blas_runs_on_one_thread_while_optimising_and_is_restored_after():
+    # Spinning OpenBLAS workers between evaluations took a core from TensorFlow.
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before, seen = blas_threads(), []
+    loss_and_grad = _power(tf.constant([[1.0, 2.0]]), 1.0)
+
+    def watching(x):
+        seen.append(blas_threads())
+        return loss_and_grad(x)
+
+    lbfgs(watching, np.zeros((1, 2), np.float32), max_iter=3)
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before

@@ -49,7 +49,6 @@ width, so the middle of a wide render matches a square one only to float32 round
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -57,10 +56,11 @@ import zipfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable, ContextManager, Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from texsynth.blas import one_blas_thread
 from texsynth.errors import TexsynthError
 
 #: Architectures (``--arch``): name -> one-line description for ``--help`` (read-only).
@@ -496,35 +496,19 @@ def _tone(net: CPPN, z_term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), (cfg.contrast / spread).astype(np.float32)
 
 
-def _blas_limiter() -> Callable[[], ContextManager[object]]:
-    """A context-manager factory that runs BLAS on one thread (a no-op without threadpoolctl).
-
-    The per-row products are small (width x net_size x net_size); OpenBLAS's thread hand-off
-    costs more than it saves, up to 20x slower on two busy cores, and the thread count never
-    changes the result, only the speed.
-    """
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        controller = ThreadpoolController()
-    except Exception:  # optional dependency; any failure just means default threading
-        return contextlib.nullcontext
-    return lambda: controller.limit(limits=1, user_api="blas")
-
-
 def _render_chunks(net: CPPN, width: int, height: int, z: np.ndarray,
                    rows_per_chunk: int) -> Iterator[tuple[int, np.ndarray]]:
     short = min(width, height)
     x64 = axis_coordinates(width, short, net.config.scale)
     y64 = axis_coordinates(height, short, net.config.scale)
     z_term = _z_term(net, z)
-    one_blas_thread = _blas_limiter()
-    with one_blas_thread():
+    one_thread = one_blas_thread()
+    with one_thread():
         shift, gain = _tone(net, z_term)
     for top in range(0, height, rows_per_chunk):
         # Limited per chunk, not around the generator, so code running between chunks keeps
         # its own BLAS threads.
-        with one_blas_thread():
+        with one_thread():
             out = _readout(net, x64, y64[top:top + rows_per_chunk], z_term)
         out -= shift
         out *= gain
