@@ -8,7 +8,7 @@ figure of a setting is the median over all its timed iterations. Prints one line
 the texsynth/ancestor ratios, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
-                                         [--designs texsynth ancestor plain]
+                                         [--designs texsynth ancestor margin]
 """
 
 from __future__ import annotations
@@ -25,9 +25,40 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "gravel.jpg"
 
 
+class AnonymousPeak:
+    """Peak anonymous resident memory (RssAnon), sampled every few milliseconds by a thread.
+
+    Peak RSS also counts the pages of TensorFlow's shared libraries, whose resident share varies
+    by 100 MB and more between identical runs; the process's own allocations do not.
+    """
+
+    def __init__(self, interval: float = 0.003) -> None:
+        import threading
+
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("RssAnon:"):
+                        self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
+
+
 def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
     """Run one setting in this process and return its figures."""
     import numpy as np
+
+    anonymous = AnonymousPeak()
 
     from texsynth.cli import start_tensorflow
 
@@ -35,13 +66,14 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
     from texsynth.weights import load_weights
 
     weights = load_weights(None, ROOT / "model_data")
-    if design in ("texsynth", "plain"):
+    if design in ("texsynth", "margin"):
         from texsynth.synthesis import SynthConfig, Synthesizer
 
-        # "plain" is texsynth run with the ancestor's objective: no margin, no colour terms.
-        plain = dict(border=0, colour_weight=0.0) if design == "plain" else {}
+        # "margin" is texsynth's earlier default: a flat canvas with a 16 px margin instead of a
+        # canvas that wraps around.
+        margin = dict(border=16) if design == "margin" else {}
         config = SynthConfig(sources=[SOURCE], width=size, height=size, max_iter=warmup + iterations, tol=1e-30,
-                             random_seed=0, **plain)
+                             random_seed=0, **margin)
         synth = Synthesizer(config, weights)
         del weights
         seconds = synth.run().seconds
@@ -57,7 +89,8 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
         x0 = np.random.default_rng(0).normal(size=(1, size, size, 3)) + 10 - np.asarray(weights.mean_bgr)
         del weights
         seconds = ancestor.run(x0, warmup + iterations)
-    return {"seconds": seconds[warmup:], "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"seconds": seconds[warmup:], "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "anon_mib": anonymous.stop()}
 
 
 def main() -> None:
@@ -66,8 +99,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=8, help="timed iterations per run")
     parser.add_argument("--warmup", type=int, default=3, help="iterations run before timing")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, taking turns")
-    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor"], choices=["texsynth", "ancestor", "plain"],
-                        help="plain: texsynth with --border 0 --colour-weight 0, the ancestor's objective")
+    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor"], choices=["texsynth", "ancestor", "margin"],
+                        help="margin: texsynth with --border 16, a flat canvas with a margin (the earlier default)")
     parser.add_argument("--one", nargs=2, metavar=("DESIGN", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -79,6 +112,7 @@ def main() -> None:
 
     seconds: dict[tuple[str, int], list[float]] = {}
     peaks: dict[tuple[str, int], list[float]] = {}
+    anon: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.rounds):
         for size in args.sizes:
             for design in args.designs:
@@ -88,13 +122,14 @@ def main() -> None:
                 figures = json.loads(out.splitlines()[-1])
                 seconds.setdefault((design, size), []).extend(figures["seconds"])
                 peaks.setdefault((design, size), []).append(figures["peak_mib"])
-    labels = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design",
-              "plain": "texsynth --border 0 --colour-weight 0"}
+                anon.setdefault((design, size), []).append(figures["anon_mib"])
+    labels = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design", "margin": "texsynth --border 16"}
     for size in args.sizes:
         for design in args.designs:
-            s, p = seconds[design, size], peaks[design, size]
+            s, p, a = seconds[design, size], peaks[design, size], anon[design, size]
             print(f"{size}x{size} {labels[design]}: {np.median(s):.3f} s/iteration (min {np.min(s):.3f}), "
-                  f"peak memory {max(p):.0f} MiB", flush=True)
+                  f"peak memory {max(p):.0f} MiB (RSS; runs {', '.join(f'{v:.0f}' for v in p)}), "
+                  f"anonymous {max(a):.0f} MiB (runs {', '.join(f'{v:.0f}' for v in a)})", flush=True)
         if "ancestor" not in args.designs:
             continue
         a = ("ancestor", size)
@@ -103,7 +138,8 @@ def main() -> None:
                 t = (design, size)
                 print(f"{size}x{size} {labels[design]} / ancestor's design: time "
                       f"{np.median(seconds[t]) / np.median(seconds[a]):.2f}, "
-                      f"peak memory {max(peaks[t]) / max(peaks[a]):.2f}", flush=True)
+                      f"peak memory {max(peaks[t]) / max(peaks[a]):.2f}, "
+                      f"anonymous {max(anon[t]) / max(anon[a]):.2f}", flush=True)
 
 
 if __name__ == "__main__":
