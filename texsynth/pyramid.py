@@ -16,7 +16,6 @@ import numpy as np
 import tensorflow as tf
 
 TAPS = 5
-PADDINGS = ("valid", "same", "wrap")
 
 
 def burt_adelson_kernel(a: float = 0.4) -> np.ndarray:
@@ -78,15 +77,6 @@ def _wrap_axis(x: tf.Tensor, p: int, axis: int) -> tf.Tensor:
     return pad(x)
 
 
-def _pad(x: tf.Tensor, pixels: int, padding: str) -> tf.Tensor:
-    """Pad by mirroring (``same``) or wrapping (``wrap``); ``valid`` leaves ``x`` as it is."""
-    if padding == "same":
-        return tf.pad(x, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], mode="SYMMETRIC")
-    if padding == "wrap":
-        return wrap_pad(x, pixels)
-    return x
-
-
 def _blur(x: tf.Tensor, kernel: np.ndarray, strides: int) -> tf.Tensor:
     """Depthwise 5x5 blur (the outer product of ``kernel``), 'valid', with the given stride.
 
@@ -129,7 +119,11 @@ def detail(x: tf.Tensor, padding: str = "same", a: float = 0.4) -> tf.Tensor:
 
     The blur mirrors the border, or wraps it around for ``padding="wrap"`` (a periodic image).
     """
-    return x - _blur(_pad(x, 2, "wrap" if padding == "wrap" else "same"), burt_adelson_kernel(a), strides=1)
+    if padding == "wrap":
+        padded = wrap_pad(x, 2)
+    else:
+        padded = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="SYMMETRIC")
+    return x - _blur(padded, burt_adelson_kernel(a), strides=1)
 
 
 def gaussian_pyramid(x: tf.Tensor, octaves: int, padding: str = "valid") -> list[tf.Tensor]:
