@@ -37,3 +37,17 @@ def test_quiet_prints_nothing():
 def test_format_duration():
     assert format_duration(75) == "1:15"
     assert format_duration(3725) == "1:02:05"
+
+
+def test_a_note_gets_a_line_of_its_own():
+    stream = FakeTTY()
+    with Progress(10, stream=stream) as progress:
+        progress.update(5, loss=2.0)
+        progress.note("switching")
+        progress.update(6, loss=1.5)
+    text = stream.getvalue()
+    # The live line is cleared, the note ends its own line, and the next update draws below it.
+    assert "\r\033[Kswitching\n" in text and text.index("iter 5/10") < text.index("switching") < text.index("iter 6/10")
+    plain = io.StringIO()
+    Progress(10, stream=plain).note("switching")
+    assert plain.getvalue() == "switching\n"

@@ -50,21 +50,41 @@ def _directional_check(synth, x, rng, eps=2.0):
 @pytest.mark.parametrize("padding, border", [("valid", 0), ("valid", 4), ("same", 4)])
 def test_full_loss_gradient_matches_finite_differences(tiny, noise_source, padding, border):
     config = SynthConfig(sources=[noise_source], width=36, height=32, octaves=2, layers=["pool1", "conv2_2"],
-                         padding=padding, random_seed=3, border=border)
+                         padding=padding, random_seed=3, border=border, precision="float32")
     synth = Synthesizer(config, tiny)
     _directional_check(synth, synth.x0, np.random.default_rng(0))
 
 
 def test_gradient_with_interframe_loss(tiny, noise_source):
     config = SynthConfig(sources=[noise_source], width=32, height=32, octaves=2, layers=["2", "4"], count=3,
-                         if_order=2, if_weight=2.0, if_distance="lap1", random_seed=4, border=0)
+                         if_order=2, if_weight=2.0, if_distance="lap1", random_seed=4, border=0, precision="float32")
     synth = Synthesizer(config, tiny)
     assert len(synth.interframe_targets) == 1  # three frames in a loop: only neighbours are distinct pairs
     _directional_check(synth, synth.x0, np.random.default_rng(1))
 
 
-def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small):
-    config = SynthConfig(sources=[gravel_small], width=96, height=96, octaves=2, max_iter=15, random_seed=0)
+def test_bfloat16_loss_and_gradient_follow_float32(hed, gravel_small):
+    # The finite-difference check above holds float32 to the exact gradient; bfloat16 convolutions
+    # must give nearly the same loss and a gradient pointing the same way.
+    def loss_and_grad(precision):
+        config = SynthConfig(sources=[gravel_small], width=64, height=64, octaves=2, random_seed=2,
+                             precision=precision)
+        synth = Synthesizer(config, hed)
+        assert synth.precision == precision
+        loss, grad = synth.loss_and_grad(tf.constant(synth.x0))
+        return float(loss), grad.numpy().ravel()
+
+    (exact_loss, exact_grad), (half_loss, half_grad) = loss_and_grad("float32"), loss_and_grad("bfloat16")
+    assert half_loss == pytest.approx(exact_loss, rel=0.01)
+    cosine = np.dot(exact_grad, half_grad) / (np.linalg.norm(exact_grad) * np.linalg.norm(half_grad))
+    assert cosine > 0.995
+    assert np.linalg.norm(half_grad) == pytest.approx(np.linalg.norm(exact_grad), rel=0.02)
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small, precision):
+    config = SynthConfig(sources=[gravel_small], width=96, height=96, octaves=2, max_iter=15, random_seed=0,
+                         precision=precision)
     synth = Synthesizer(config, hed)
     start = float(synth.loss(tf.constant(synth.x0)))
     result = synth.run()
@@ -74,16 +94,33 @@ def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small):
     assert synth.to_frames(result.x).shape == (1, 96, 96, 3)
 
 
-def test_same_seed_same_result(tiny, noise_source):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_same_seed_same_result(tiny, noise_source, precision):
     def run(seed):
         config = SynthConfig(sources=[noise_source], width=32, height=32, octaves=1, layers=["2"], max_iter=5,
-                             random_seed=seed)
+                             random_seed=seed, precision=precision)
         synth = Synthesizer(config, tiny)
         return synth.to_frames(synth.run().x)
 
     first, again, other = run(11), run(11), run(12)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_a_stalled_bfloat16_run_finishes_in_float32(tiny, noise_source):
+    # Rounded features make the bfloat16 loss flat below some step size: L-BFGS-B stops there
+    # (after about 90 iterations here), and float32 takes the remaining iterations on.
+    config = SynthConfig(sources=[noise_source], width=32, height=32, octaves=2, layers=["2", "4"], max_iter=200,
+                         random_seed=0, precision="bfloat16")
+    synth = Synthesizer(config, tiny)
+    seen, notes = [], []
+    result = synth.run(lambda i, x, loss: seen.append(i), notes.append)
+    switch = synth.switch_iteration
+    assert switch is not None and 10 < switch < 200 and "finishing in float32" in notes[0]
+    assert len(result.losses) == 200 and seen == list(range(1, 201))
+    assert result.losses[-1] < 0.7 * result.losses[switch - 1]
+    float32 = Synthesizer(SynthConfig(**{**vars(config), "precision": "float32"}), tiny)
+    assert float32.run().losses[-1] == pytest.approx(result.losses[-1], rel=0.2)
 
 
 def test_output_too_small_for_octaves_is_a_clear_error(hed, gravel_small):
@@ -107,7 +144,7 @@ def test_wrapped_output_loss_ignores_where_the_tile_starts(tiny, noise_source):
     # one pyramid reduction: 4 px) leaves every Gram, so the loss, unchanged. A flat canvas has edges.
     def loss(border):
         config = SynthConfig(sources=[noise_source], width=32, height=40, octaves=2, layers=["pool1", "conv2_2"],
-                             random_seed=5, border=border)
+                             random_seed=5, border=border, precision="float32")
         synth = Synthesizer(config, tiny)
         x = synth.x0
         return [float(synth.loss(tf.constant(np.roll(x, shift, axis=(1, 2))))) for shift in [(0, 0), (4, -8), (12, 4)]]

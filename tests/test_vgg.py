@@ -62,6 +62,19 @@ def test_wrapped_features_shift_with_the_image(tiny):
     np.testing.assert_allclose(shifted.numpy(), tf.roll(features(x, [7])[0], (2, -4), axis=(1, 2)).numpy(), atol=1e-4)
 
 
+def test_bfloat16_features_round_only_after_the_first_convolution(tiny):
+    x = tf.constant(np.random.default_rng(6).uniform(-120, 130, (1, 40, 36, 3)).astype(np.float32))
+    exact = VGGFeatures(tiny, depth=7, padding="wrap")
+    half = VGGFeatures(tiny, depth=7, padding="wrap", dtype="bfloat16")
+    assert half.kernels[0].dtype == tf.float32 and {k.dtype for k in half.kernels[1:]} == {tf.bfloat16}
+    (f0, f7), (h0, h7) = exact(x, [0, 7]), half(x, [0, 7])
+    # The pixels meet float32 kernels; only the first layer's output is rounded.
+    assert h0.dtype == tf.bfloat16
+    np.testing.assert_array_equal(h0.numpy(), tf.cast(f0, tf.bfloat16).numpy())
+    error = np.linalg.norm(tf.cast(h7, tf.float32).numpy() - f7.numpy()) / np.linalg.norm(f7.numpy())
+    assert 0 < error < 0.02
+
+
 def test_extractor_is_truncated_at_the_deepest_layer(tiny):
     features = VGGFeatures(tiny, depth=2)
     assert len(features.kernels) == 2

@@ -25,9 +25,10 @@ def gram(features: tf.Tensor) -> tf.Tensor:
 
     Returns
     -------
-    Tensor, shape (N, C, C)
+    Tensor, shape (N, C, C), float32
         ``G[n] = F[n]^T F[n] / (H W C)`` with ``F[n]`` the (H W, C) matrix of image n, so Grams of
-        different octaves and layers have comparable magnitudes.
+        different octaves and layers have comparable magnitudes. Features of a lower precision
+        (bfloat16) are summed in float32.
     """
     return _gram(features)
 
@@ -41,10 +42,13 @@ def _gram(features: tf.Tensor):
 
     def grad(d_gram: tf.Tensor) -> tf.Tensor:
         # F appears on both sides of F^T F; automatic differentiation would multiply by F twice and
-        # add. dF = F (dG + dG^T) / (HWC) does it with one product: 2-3% of an iteration.
-        return tf.reshape(tf.matmul(flat, d_gram + tf.linalg.matrix_transpose(d_gram)) * scale, shape)
+        # add. dF = F (dG + dG^T) / (HWC) does it with one product: 2-3% of an iteration. Casting
+        # again here, rather than keeping the forward pass's float32 copy, keeps bfloat16 maps small.
+        d_flat = tf.matmul(tf.cast(flat, tf.float32), d_gram + tf.linalg.matrix_transpose(d_gram)) * scale
+        return tf.cast(tf.reshape(d_flat, shape), features.dtype)
 
-    return tf.matmul(flat, flat, transpose_a=True) * scale, grad
+    exact = tf.cast(flat, tf.float32)
+    return tf.matmul(exact, exact, transpose_a=True) * scale, grad
 
 
 def gram_loss(grams: Sequence[tf.Tensor], targets: Sequence[tf.Tensor], weights: Sequence[float]) -> tf.Tensor:

@@ -73,6 +73,14 @@ class Progress:
             self.stream.flush()
             self._last_print = now
 
+    def note(self, message: str) -> None:
+        """Print a line of its own between updates (on a TTY the live line is redrawn below it)."""
+        if self.quiet:
+            return
+        self.stream.write(("\r\033[K" if self._drawn else "") + message + "\n")
+        self.stream.flush()
+        self._drawn = False
+
     def close(self) -> None:
         """End the live line (on a TTY) so later output starts on a new line."""
         if self._drawn and not self.quiet:

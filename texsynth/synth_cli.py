@@ -17,6 +17,7 @@ import numpy as np
 from texsynth.cli import ArgumentParser, non_negative, positive
 from texsynth.io import check_output_file, ensure_writable_dir, list_image_files, save_gif, save_image, write_json, write_text
 from texsynth.losses import DISTANCE_TYPES, JOIN_MODES
+from texsynth.precision import PRECISIONS
 from texsynth.progress import Progress, format_duration, log
 from texsynth.runlog import make_output_folder, peak_memory_mb, run_header
 from texsynth.synthesis import SynthConfig, Synthesizer
@@ -78,6 +79,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--colour-weight", type=non_negative(float), default=1.0,
                      help="weight of matching the pixels' colour statistics at every octave (0: VGG layers only, "
                           "as the ancestor)")
+    new.add_argument("--precision", choices=PRECISIONS, default="auto",
+                     help="precision of the network's convolutions: auto (bfloat16 on CPUs with AMX matrix units, "
+                          "where it is 2-3x faster and halves memory; float32 elsewhere), float32, bfloat16")
     new.add_argument("--frame-duration", type=positive(int), default=100, help="milliseconds per animation frame")
     new.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p
@@ -140,9 +144,9 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
         if_distance=args.if_distance_type, if_octaves=args.if_octaves,
         seed="image" if args.seed_image else args.seed, seed_image=Path(args.seed_image) if args.seed_image else None,
         tol=args.tol, random_seed=args.random_seed, border=args.border,
-        colour_weight=args.colour_weight)
+        colour_weight=args.colour_weight, precision=args.precision)
     synth = Synthesizer(config, load_weights(args.weights, args.data_dir), say)
-    say(f"weights: {synth.weights_source}")
+    say(f"weights: {synth.weights_source}; convolutions in {synth.precision}")
     say(f"matching {', '.join(f'{n} ({i})' for n, i in zip(synth.layer_names, synth.layers))} at {args.octaves} "
         f"octaves of a {width}x{height} output ({boundary_text(synth)}) from {len(sources)} source(s); "
         f"random seed {synth.random_seed}")
@@ -163,7 +167,7 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
                 save_image(frame, folder / f"I{iteration:04d}_F{index:04d}.png")
 
     with progress:
-        result = synth.run(on_iteration)
+        result = synth.run(on_iteration, progress.note)
 
     frames = synth.to_frames(result.x)
     total = time.perf_counter() - start
@@ -182,6 +186,8 @@ def main(argv: Sequence[str], prog: str = "texsynth synth") -> int:
             "random_seed": synth.random_seed,
             "border": synth.border,
             "output_padding": synth.output_padding,
+            "precision": synth.precision,
+            "precision_switch_iteration": synth.switch_iteration,
             "sources": [str(s) for s in sources],
             "iterations": len(result.losses),
             "evaluations": result.evaluations,

@@ -20,6 +20,7 @@ from texsynth.errors import TexsynthError
 from texsynth.io import load_image, resize_image
 from texsynth.losses import gram, gram_loss, interframe_loss, join_grams, range_penalty, shifted_distance
 from texsynth.optimize import OptimizeResult, lbfgs
+from texsynth.precision import resolve_precision
 from texsynth.pyramid import detail, gaussian_pyramid, level_sizes
 from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers, rgb_to_vgg, vgg_to_rgb
 from texsynth.weights import VGGWeights
@@ -59,6 +60,7 @@ class SynthConfig:
     random_seed: int | None = None
     border: int = 0
     colour_weight: float = 1.0
+    precision: str = "auto"
 
 
 def max_octaves(height: int, width: int, depth: int, arch: str, padding: str) -> int:
@@ -161,7 +163,11 @@ class Synthesizer:
         self.layers = resolve_layers(config.layers, weights.arch)
         self.layer_names = [layer_names(weights.arch)[i] for i in self.layers]
         depth = max(self.layers)
-        self.features = VGGFeatures(weights, depth, config.padding)
+        self.precision = resolve_precision(config.precision)
+        # Targets are always float32 statistics; a bfloat16 run finishes in float32 (see run).
+        self.exact_features = VGGFeatures(weights, depth, config.padding)
+        self.features = (self.exact_features if self.precision == "float32"
+                         else VGGFeatures(weights, depth, config.padding, self.precision))
         self.border = config.border
         self.output_padding = output_padding(config.padding, config.border)
         self.random_seed = config.random_seed if config.random_seed is not None else secrets.randbelow(2**31)
@@ -179,7 +185,8 @@ class Synthesizer:
 
         # In a graph each map is freed as soon as its last use has run; computing the sources' Grams
         # eagerly instead left TensorFlow's allocator holding 30-75 MB more (anonymous memory at 512x512).
-        source_grams = tf.function(lambda x: self.grams(x, config.padding), reduce_retracing=True)
+        source_grams = tf.function(lambda x: self.grams(x, config.padding, self.exact_features),
+                                   reduce_retracing=True)
         per_source = [source_grams(tf.constant(rgb_to_vgg(image[None], weights.mean_bgr))) for image in sources]
         targets = [t * config.mul for t in join_grams([[g[0] for g in grams] for grams in per_source],
                                                       config.join_mode)]
@@ -205,22 +212,28 @@ class Synthesizer:
         self.x0 = rgb_to_vgg(make_seed(config, *self.canvas, mean_rgb, rng, self.border), weights.mean_bgr)
         mean = np.asarray(weights.mean_bgr, np.float32)
         self.lower, self.upper = tf.constant(-mean), tf.constant(255.0 - mean)
-        self.loss_and_grad = tf.function(self._loss_and_grad, reduce_retracing=True)
+        self.loss_and_grad = tf.function(lambda x: self._loss_and_grad(x, self.features), reduce_retracing=True)
+        self.exact_loss_and_grad = (self.loss_and_grad if self.features is self.exact_features else
+                                    tf.function(lambda x: self._loss_and_grad(x, self.exact_features),
+                                                reduce_retracing=True))
+        self.switch_iteration: int | None = None
 
-    def grams(self, x: tf.Tensor, padding: str) -> list[tf.Tensor]:
+    def grams(self, x: tf.Tensor, padding: str, features: VGGFeatures | None = None) -> list[tf.Tensor]:
         """The Grams of the loss terms of a pre-processed batch, at every octave: two 3x3 colour
         Grams (of the pixels and of their high-pass detail) unless the colour weight is 0, then one
         Gram per VGG layer. ``padding`` is the boundary condition of the pyramid and the network:
-        the configured one for sources, :func:`output_padding` for the output.
+        the configured one for sources, :func:`output_padding` for the output. ``features`` is the
+        extractor (default: the one in the run's precision).
 
         The pixels' Gram is dominated by the mean colour; the detail's Gram is what notices colour
         speckle, which the VGG layers alone leave in (they care little about colour at fine scales).
         """
+        features = features or self.features
         grams = []
         for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves, padding):
             if self.config.colour_weight > 0:
                 grams += [gram(level), gram(detail(level, padding))]
-            grams.extend(gram(f) for f in self.features(level, self.layers, padding))
+            grams.extend(gram(f) for f in features(level, self.layers, padding))
         return grams
 
     def colour_terms(self) -> list[bool]:
@@ -228,8 +241,9 @@ class Synthesizer:
         per_octave = [True, True] * (self.config.colour_weight > 0) + [False] * len(self.layers)
         return per_octave * self.config.octaves
 
-    def loss(self, x: tf.Tensor) -> tf.Tensor:
-        """Total loss of pre-processed frames ``x`` (count, H, W, 3).
+    def loss(self, x: tf.Tensor, features: VGGFeatures | None = None) -> tf.Tensor:
+        """Total loss of pre-processed frames ``x`` (count, H, W, 3), with the run's extractor unless
+        ``features`` says otherwise.
 
         The texture terms see ``x`` clipped to valid colours, which is the image that is saved; a
         weak penalty pulls pixels that left the range back. This stands in for L-BFGS-B's box
@@ -237,17 +251,17 @@ class Synthesizer:
         and it reaches the same loss (see RANGE_WEIGHT).
         """
         image = tf.clip_by_value(x, self.lower, self.upper)
-        total = gram_loss(self.grams(image, self.output_padding), self.targets, self.term_weights)
+        total = gram_loss(self.grams(image, self.output_padding, features), self.targets, self.term_weights)
         total += RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
         if self.interframe_targets:
             total += self.config.if_weight * interframe_loss(
                 image, self.interframe_targets, self.config.if_distance, self.config.if_octaves)
         return total
 
-    def _loss_and_grad(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _loss_and_grad(self, x: tf.Tensor, features: VGGFeatures) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = self.loss(x)
+            loss = self.loss(x, features)
         return loss, tape.gradient(loss, x)
 
     def to_frames(self, x: np.ndarray) -> np.ndarray:
@@ -258,6 +272,26 @@ class Synthesizer:
         rgb = rgb[:, b: b + self.config.height, b: b + self.config.width]
         return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
-    def run(self, callback: Callable[[int, np.ndarray, float], None] | None = None) -> OptimizeResult:
-        """Optimise from the seed; ``callback(iteration, x, loss)`` sees every accepted iterate."""
-        return lbfgs(self.loss_and_grad, self.x0, self.config.max_iter, self.config.tol, callback)
+    def run(self, callback: Callable[[int, np.ndarray, float], None] | None = None,
+            log: Callable[[str], None] = lambda _: None) -> OptimizeResult:
+        """Optimise from the seed; ``callback(iteration, x, loss)`` sees every accepted iterate.
+
+        A bfloat16 run that stops before ``max_iter`` without being interrupted has usually not
+        converged: its loss is rounded, so below some step size it no longer falls along any
+        direction and L-BFGS-B's line search gives up. The remaining iterations then run in float32
+        from where it stopped (``switch_iteration`` records when), so the result is as finished
+        as a float32 run's and the tolerance means what it means there.
+        """
+        max_iter = self.config.max_iter
+        result = lbfgs(self.loss_and_grad, self.x0, max_iter, self.config.tol, callback)
+        done = len(result.losses)
+        if self.features is self.exact_features or result.interrupted or done >= max_iter:
+            return result
+        self.switch_iteration = done
+        log(f"{self.precision} stopped improving after {done} iterations ({result.message.lower()}); "
+            "finishing in float32")
+        shifted = None if callback is None else lambda i, x, loss: callback(done + i, x, loss)
+        rest = lbfgs(self.exact_loss_and_grad, result.x, max_iter - done, self.config.tol, shifted)
+        return OptimizeResult(x=rest.x, losses=result.losses + rest.losses, seconds=result.seconds + rest.seconds,
+                              evaluations=result.evaluations + rest.evaluations, interrupted=rest.interrupted,
+                              message=rest.message)

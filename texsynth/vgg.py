@@ -93,8 +93,12 @@ def vgg_to_rgb(x: np.ndarray, mean_bgr: Sequence[float]) -> np.ndarray:
     return (x + np.asarray(mean_bgr, dtype=x.dtype))[..., ::-1]
 
 
-def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str) -> tf.Tensor:
+def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str,
+              out_dtype: tf.DType | str | None = None) -> tf.Tensor:
     """``relu(conv2d(x, kernel) + bias)``, differentiable in ``x`` only, with a lean backward pass.
+
+    The output is cast to ``out_dtype`` (default: the kernel's dtype), and only that copy is kept
+    for the backward pass: a float32 first layer feeding bfloat16 layers keeps half the bytes.
 
     The kernel and bias are constants here, so the backward pass needs only the layer's output
     (for ReluGrad) and the kernel: the input ``x`` is not kept alive for a kernel gradient. Keeping
@@ -104,16 +108,19 @@ def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str) ->
     the process's peak memory either.
     """
     input_shape = x.shape.as_list() if x.shape.is_fully_defined() else None
+    out_dtype = tf.as_dtype(out_dtype or kernel.dtype)
 
     @tf.custom_gradient
     def block(x: tf.Tensor):
         y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, strides=1, padding=padding), bias))
+        y = tf.cast(y, out_dtype)  # rounding keeps the sign, so y still says where the ReLU was open
         # A static shape keeps x itself out of the backward pass (tf.shape(x) would hold it).
         sizes = tf.constant(input_shape) if input_shape else tf.shape(x)
 
         def grad(dy: tf.Tensor) -> tf.Tensor:
-            return tf.compat.v1.nn.conv2d_backprop_input(sizes, kernel, tf.raw_ops.ReluGrad(gradients=dy, features=y),
-                                                         strides=[1, 1, 1, 1], padding=padding)
+            open_gradient = tf.cast(tf.raw_ops.ReluGrad(gradients=dy, features=y), kernel.dtype)
+            return tf.compat.v1.nn.conv2d_backprop_input(sizes, kernel, open_gradient, strides=[1, 1, 1, 1],
+                                                         padding=padding)
 
         return y, grad
 
@@ -156,15 +163,18 @@ class VGGFeatures:
         ask for another.
     """
 
-    def __init__(self, weights: VGGWeights, depth: int, padding: str = "valid") -> None:
+    def __init__(self, weights: VGGWeights, depth: int, padding: str = "valid",
+                 dtype: tf.DType = tf.float32) -> None:
         _check_padding(padding)
+        self.dtype = tf.as_dtype(dtype)
         self.arch = weights.arch
         self.mean_bgr = weights.mean_bgr
         self.padding = padding
         self.names = layer_names(weights.arch)[: depth + 1]
         n_convs = sum(name.startswith("conv") for name in self.names)
-        self.kernels = [tf.constant(k) for k in weights.kernels[:n_convs]]
-        self.biases = [tf.constant(b) for b in weights.biases[:n_convs]]
+        # The first convolution sees the pixels, which need float32 (bfloat16 keeps 8 bits: half a grey level).
+        self.kernels = [tf.constant(k, tf.float32 if i == 0 else self.dtype) for i, k in enumerate(weights.kernels[:n_convs])]
+        self.biases = [tf.constant(b, tf.float32 if i == 0 else self.dtype) for i, b in enumerate(weights.biases[:n_convs])]
 
     @property
     def depth(self) -> int:
@@ -187,7 +197,7 @@ class VGGFeatures:
                     halo = convs_run(self.names, name)
                     x = wrap_pad(x, halo)
                 conv_padding = "SAME" if padding == "same" else "VALID"
-                x = conv_relu(x, self.kernels[conv], self.biases[conv], conv_padding)
+                x = conv_relu(x, self.kernels[conv], self.biases[conv], conv_padding, self.dtype)
                 conv += 1
                 halo = max(halo - 1, 0)
             else:
