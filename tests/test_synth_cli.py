@@ -164,7 +164,9 @@ def test_real_entry_point_prints_no_traceback(tmp_path):
 def test_ctrl_c_keeps_the_latest_image(tmp_path, gravel_small):
     proc = subprocess.Popen([sys.executable, str(ROOT / "synthesize.py"), "-s", str(gravel_small), "-ow", "96",
                              "-o", "2", "-m", "100000", "-n", "1", "--output-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_subprocess_env())
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_subprocess_env(),
+                            # A shell's background job ignores SIGINT, and its children inherit that.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     folder = tmp_path / "out.L2,7.o2.96x96"
     deadline = time.time() + 120
     while time.time() < deadline and not (folder.exists() and list(folder.glob("I0002_*.png"))):
@@ -195,3 +197,16 @@ def test_cppn_and_image_seeds(tmp_path, gravel_small, seed_flag):
         assert np.abs(seed - expected).mean() < 3
     else:
         assert seed.std(axis=(0, 1)).mean() > 10  # a pattern, not a flat colour
+
+
+def test_precision_is_chosen_and_recorded(tmp_path, gravel_small):
+    from texsynth.precision import resolve_precision
+
+    for flags, expected in [([], resolve_precision("auto")), (["--precision", "float32"], "float32")]:
+        out = tmp_path / expected / str(len(flags))
+        assert synthesize_main(["-s", str(gravel_small), *SMALL, "-m", "2", *flags, "--output-dir", str(out)]) == 0
+        run = json.loads((out / "out.L2,7.o2.96x96" / "run.json").read_text())
+        assert run["precision"] == expected and run["precision_switch_iteration"] is None
+    with pytest.raises(SystemExit) as exit_:
+        synthesize_main(["-s", str(gravel_small), *SMALL, "--precision", "float16"])
+    assert exit_.value.code == 2
