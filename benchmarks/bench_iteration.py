@@ -8,7 +8,7 @@ figure of a setting is the median over all its timed iterations. Prints one line
 the texsynth/ancestor ratios, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
-                                         [--designs texsynth ancestor margin]
+                                         [--designs texsynth ancestor float32 margin]
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "gravel.jpg"
+
+# texsynth's settings per design: its defaults; its defaults in float32 (what a CPU without AMX
+# runs); and its earlier default, a flat canvas with a 16 px margin instead of one that wraps around.
+DESIGN_OPTIONS = {"texsynth": {}, "float32": {"precision": "float32"}, "margin": {"border": 16}}
+LABELS = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design", "float32": "texsynth --precision float32",
+          "margin": "texsynth --border 16"}
 
 
 class AnonymousPeak:
@@ -66,15 +72,14 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
     from texsynth.weights import load_weights
 
     weights = load_weights(None, ROOT / "model_data")
-    if design in ("texsynth", "margin"):
+    precision = "auto"
+    if design in DESIGN_OPTIONS:
         from texsynth.synthesis import SynthConfig, Synthesizer
 
-        # "margin" is texsynth's earlier default: a flat canvas with a 16 px margin instead of a
-        # canvas that wraps around.
-        margin = dict(border=16) if design == "margin" else {}
         config = SynthConfig(sources=[SOURCE], width=size, height=size, max_iter=warmup + iterations, tol=1e-30,
-                             random_seed=0, **margin)
+                             random_seed=0, **DESIGN_OPTIONS[design])
         synth = Synthesizer(config, weights)
+        precision = synth.precision
         del weights
         seconds = synth.run().seconds
     else:
@@ -89,7 +94,7 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
         x0 = np.random.default_rng(0).normal(size=(1, size, size, 3)) + 10 - np.asarray(weights.mean_bgr)
         del weights
         seconds = ancestor.run(x0, warmup + iterations)
-    return {"seconds": seconds[warmup:], "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"seconds": seconds[warmup:], "precision": precision, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "anon_mib": anonymous.stop()}
 
 
@@ -99,8 +104,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=8, help="timed iterations per run")
     parser.add_argument("--warmup", type=int, default=3, help="iterations run before timing")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, taking turns")
-    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor"], choices=["texsynth", "ancestor", "margin"],
-                        help="margin: texsynth with --border 16, a flat canvas with a margin (the earlier default)")
+    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor", "float32"], choices=list(LABELS),
+                        help="float32: texsynth with --precision float32 (the same as the defaults on a CPU without "
+                             "AMX); margin: texsynth with --border 16, a flat canvas with a margin")
     parser.add_argument("--one", nargs=2, metavar=("DESIGN", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -113,6 +119,7 @@ def main() -> None:
     seconds: dict[tuple[str, int], list[float]] = {}
     peaks: dict[tuple[str, int], list[float]] = {}
     anon: dict[tuple[str, int], list[float]] = {}
+    precisions: dict[str, str] = {}
     for _ in range(args.rounds):
         for size in args.sizes:
             for design in args.designs:
@@ -123,7 +130,9 @@ def main() -> None:
                 seconds.setdefault((design, size), []).extend(figures["seconds"])
                 peaks.setdefault((design, size), []).append(figures["peak_mib"])
                 anon.setdefault((design, size), []).append(figures["anon_mib"])
-    labels = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design", "margin": "texsynth --border 16"}
+                precisions[design] = figures["precision"]
+    labels = {design: LABELS[design] + (f" ({precisions[design]})" if design in DESIGN_OPTIONS else "")
+              for design in args.designs}
     for size in args.sizes:
         for design in args.designs:
             s, p, a = seconds[design, size], peaks[design, size], anon[design, size]
