@@ -19,6 +19,7 @@ from scipy import ndimage
 from texsynth.errors import TexsynthError
 from texsynth.io import load_image, resize_image
 from texsynth.losses import gram, gram_loss, interframe_loss, join_grams, range_penalty, shifted_distance
+from texsynth.memory import HEADROOM, reserve_cpu_pool
 from texsynth.optimize import OptimizeResult, lbfgs
 from texsynth.precision import resolve_precision
 from texsynth.pyramid import detail, gaussian_pyramid, level_sizes
@@ -182,6 +183,13 @@ class Synthesizer:
                        weights.arch, config.padding)
         if config.join_mode == "affine_invariant" and len(sources) != 2:
             raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
+
+        # The largest float32 map, 64 channels at the finest octave: an evaluation's peak held the
+        # bytes of about five of them (three in bfloat16, whose maps are half the size), the
+        # sources' forward pass fewer. Six and the headroom leave every split a large leftover.
+        largest_map = 64 * 4 * max([(config.height + 2 * self.border) * (config.width + 2 * self.border) * config.count]
+                                   + [image.shape[0] * image.shape[1] for image in sources])
+        reserve_cpu_pool(6 * largest_map + HEADROOM)
 
         # In a graph each map is freed as soon as its last use has run; computing the sources' Grams
         # eagerly instead left TensorFlow's allocator holding 30-75 MB more (anonymous memory at 512x512).

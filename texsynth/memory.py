@@ -1,0 +1,49 @@
+"""Keeping TensorFlow's CPU memory pool compact by reserving one large region before the work starts.
+
+With oneDNN, TensorFlow's CPU allocator is a best-fit allocator with coalescing (BFC). It grows
+its pool region by region, never gives memory back, and hands a free chunk out whole, unsplit,
+when the chunk is less than twice the request and the leftover would be under 128 MiB. Synthesis
+allocates many large feature maps of a few sizes, so which chunks they land in decides how much
+of the pool is ever touched: peak memory varied by 80 MB between identical runs, and a wrapped
+512x512 canvas, whose largest maps (514x514x64 floats, 64.5 MiB) sit just above a power of two,
+often had such a map in a 128 MiB chunk.
+
+Allocating, and at once dropping, one uninitialised tensor comfortably larger than the run needs
+gives the pool a region from which later maps are cut with ample leftover, so chunks are split to
+size and the touched part stays near what is in use. The region costs address space, not memory:
+its pages become resident only when tensors use them. Measured on 512x512 synthesis with
+bfloat16 maps, three runs each: peak anonymous memory 718-735 MB with the reservation against
+754-830 MB without.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+MIB = 2**20
+# Kept free beyond the expected peak, so that the leftover of every split stays at least this large.
+HEADROOM = 128 * MIB
+
+
+def reserve_cpu_pool(nbytes: int) -> bool:
+    """Grow TensorFlow's CPU memory pool by one free region of at least ``nbytes``.
+
+    Parameters
+    ----------
+    nbytes : int
+        Size of the region: the expected peak of the work plus :data:`HEADROOM`, or more.
+
+    Returns
+    -------
+    bool
+        Whether the pool has held that much. False where the allocator refused (a size beyond its
+        limit, by default the machine's memory) or keeps no pool (``TF_ONEDNN_USE_SYSTEM_ALLOCATOR``);
+        the pool then grows as usual.
+    """
+    try:
+        with tf.device("/CPU:0"):
+            region = tf.raw_ops.Empty(shape=[max(1, nbytes // 4)], dtype=tf.float32, init=False)
+        del region
+        return tf.config.experimental.get_memory_info("CPU:0")["peak"] >= nbytes
+    except (tf.errors.ResourceExhaustedError, tf.errors.InternalError, MemoryError, ValueError):
+        return False
