@@ -82,8 +82,8 @@ def test_extractor_is_truncated_at_the_deepest_layer(tiny):
         features(tf.zeros((1, 20, 20, 3)), [3])
 
 
-@pytest.mark.parametrize("padding", ["VALID", "SAME"])
-def test_conv_relu_gradient_equals_tensorflows(padding):
+@pytest.mark.parametrize("padding, recompute", [("VALID", False), ("SAME", False), ("VALID", True)])
+def test_conv_relu_gradient_equals_tensorflows(padding, recompute):
     # The lean backward pass must give exactly what TensorFlow's ReluGrad + Conv2DBackpropInput give,
     # including for pixels whose pre-activation is negative (gradient zero).
     rng = np.random.default_rng(3)
@@ -92,7 +92,7 @@ def test_conv_relu_gradient_equals_tensorflows(padding):
     bias = tf.constant(rng.normal(size=5).astype(np.float32))
     upstream = tf.constant(rng.normal(size=(2, 7, 5, 5) if padding == "VALID" else (2, 9, 7, 5)).astype(np.float32))
     results = []
-    for fn in (lambda v: conv_relu(v, kernel, bias, padding),
+    for fn in (tf.function(lambda v: conv_relu(v, kernel, bias, padding, recompute=recompute)),
                lambda v: tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(v, kernel, 1, padding), bias))):
         with tf.GradientTape() as tape:
             tape.watch(x)
