@@ -9,6 +9,7 @@ Usage::
     python benchmarks/bench_dream.py                  # examples/leaves.png, 512x512, defaults
     python benchmarks/bench_dream.py PHOTO            # another image, resized to 512x512
     python benchmarks/bench_dream.py --no-early-stop  # worst case: all 4 x 20 iterations
+    python benchmarks/bench_dream.py --precision float32   # the maps' precision (default: auto)
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ SIZE = 512
 
 def main(argv: list[str]) -> int:
     worst = "--no-early-stop" in argv
-    paths = [a for a in argv if a != "--no-early-stop"]
+    precision = argv[argv.index("--precision") + 1] if "--precision" in argv else "auto"
+    paths = [a for a in argv if a not in ("--no-early-stop", "--precision", precision)]
     source = Path(paths[0]) if paths else ROOT / "examples" / "leaves.png"
     from PIL import Image
 
@@ -35,7 +37,7 @@ def main(argv: list[str]) -> int:
         photo = Path(folder) / "photo.png"
         Image.open(source).convert("RGB").resize((SIZE, SIZE), Image.LANCZOS).save(photo)
         command = [sys.executable, "-m", "texsynth", "dream", str(photo), "--output-dir", folder,
-                   "--random-seed", "0", "--quiet"] + (["--max-loss", "1e30"] if worst else [])
+                   "--random-seed", "0", "--quiet", "--precision", precision] + (["--max-loss", "1e30"] if worst else [])
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
                                 env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
@@ -46,7 +48,7 @@ def main(argv: list[str]) -> int:
         log = json.loads(next(Path(folder).glob("dream.*/run.json")).read_text())
     iterations = sum(o["iterations"] for o in log["octaves"])
     print(f"texsynth dream {SIZE}x{SIZE} {source.name} at defaults{' without early stop' if worst else ''} "
-          f"({log['weights']['arch']}, {', '.join(log['layers'])}, {iterations} iterations over "
+          f"({log['weights']['arch']}, {', '.join(log['layers'])}, {log['precision']}, {iterations} iterations over "
           f"{len(log['octaves'])} octaves) on {os.cpu_count()} CPUs: {wall:.1f} s wall "
           f"({log['seconds']:.1f} s dreaming, peak memory {log['peak_memory_mb']:.0f} MiB)")
     return 0

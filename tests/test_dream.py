@@ -199,6 +199,19 @@ def test_tile_cores_partition_the_image_on_the_stride_grid():
     assert tile_windows(64, 60, 64, 20, 8, rng) == [((0, 0), (64, 60), (0, 0), (64, 60))]
 
 
+def test_bfloat16_maps_give_nearly_the_float32_loss_and_gradient(tiny, photo):
+    layers = [layer_names("vgg16").index("conv3_2")]
+    results = []
+    for precision in ("float32", "bfloat16"):
+        loss = DreamLoss(tiny, layers, border=2, precision=precision)
+        assert loss.features.dtype.name == precision
+        results.append(tiled_loss_and_gradient(loss, photo, 1 / loss.counts(80, 96), 512, 0, None))
+    (exact_loss, exact), (half_loss, half) = results
+    assert half_loss == pytest.approx(exact_loss, rel=0.02)
+    cosine = np.sum(exact * half) / (np.linalg.norm(exact) * np.linalg.norm(half))
+    assert cosine > 0.99
+
+
 def test_tiled_gradient_equals_the_untiled_one(tiny):
     image = np.random.default_rng(0).uniform(0, 255, (96, 80, 3)).astype(np.float32)
     layers = [layer_names("vgg16").index("conv2_1"), layer_names("vgg16").index("conv3_2")]
@@ -216,7 +229,7 @@ def test_tiled_gradient_equals_the_untiled_one(tiny):
 
 
 def test_tiled_dream_matches_untiled_on_an_image_that_fits_one_tile(tiny, photo):
-    common = dict(layers=["conv2_2", "conv3_1:0.5"], octaves=2, iterations=4, random_seed=5)
+    common = dict(layers=["conv2_2", "conv3_1:0.5"], octaves=2, iterations=4, random_seed=5, precision="float32")
     untiled = dream(photo, tiny, DreamConfig(**common)).image  # 96x80 fits the default 512 tile
     tiled = dream(photo, tiny, DreamConfig(tile_size=32, **common)).image  # forced into shifted tiles
     # The tiled loss equals the untiled one in exact arithmetic (the overlap covers the receptive

@@ -62,6 +62,8 @@ def test_output_folder_holds_every_octave_and_the_final_image(photo, tmp_path):
     assert np.abs(final.astype(int) - np.asarray(Image.open(photo)).astype(int)).mean() > 1  # it dreamed
     log = json.loads((folder / "run.json").read_text())
     assert log["random_seed"] == 1 and log["layers"] == {"conv2_1": 1.0, "conv3_1": 0.5}
+    from texsynth.precision import resolve_precision
+    assert log["precision"] == resolve_precision("auto") and f"maps in {log['precision']}" in err
     assert [len(o["loss"]) for o in log["octaves"]] == [2, 2]
     assert "octave 2/2 96x72" in err and "done in" in err and " s, peak memory" in err
 

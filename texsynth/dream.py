@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from texsynth.errors import TexsynthError
 from texsynth.io import resize_image
+from texsynth.precision import resolve_precision
 from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers
 from texsynth.weights import VGGWeights
 
@@ -79,6 +80,8 @@ class DreamConfig:
         Extra context around each tile; ``None`` takes the receptive-field margin (exact tiling).
     random_seed : int or None
         Seed of the tile offsets (and of the noise the CLI starts from).
+    precision : {"auto", "float32", "bfloat16"}
+        Precision of the network's maps (see :mod:`texsynth.precision`).
     """
 
     layers: Sequence[str] = field(default_factory=lambda: list(DEFAULT_LAYERS))
@@ -91,6 +94,7 @@ class DreamConfig:
     tile_size: int = 512
     tile_overlap: int | None = None
     random_seed: int | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         checks = [(self.octaves >= 1, "octaves must be at least 1"),
@@ -268,14 +272,16 @@ class DreamLoss:
         Layer indices.
     border : int
         Activation-map positions left out on every side.
+    precision : {"float32", "bfloat16"}
+        Precision of the maps between convolutions; the sums of squares are float32.
     """
 
-    def __init__(self, weights: VGGWeights, layers: Sequence[int], border: int) -> None:
+    def __init__(self, weights: VGGWeights, layers: Sequence[int], border: int, precision: str = "float32") -> None:
         self.layers = list(layers)
         self.arch = weights.arch
         self.mean_bgr = weights.mean_bgr
         self.border = border
-        self.features = VGGFeatures(weights, max(self.layers), PADDING)
+        self.features = VGGFeatures(weights, max(self.layers), PADDING, precision)
         self.strides = [layer_stride(i, weights.arch) for i in self.layers]
         spec = [tf.TensorSpec([1, None, None, 3], tf.float32)] + [tf.TensorSpec([2], tf.int32)] * 4
         self.energies = tf.function(self._energies, input_signature=spec)
@@ -308,7 +314,7 @@ class DreamLoss:
             hi = tf.maximum(tf.minimum(core_end // stride, full - self.border), lo)
             lo, hi = lo - origin // stride, hi - origin // stride
             part = activation[:, lo[0]:hi[0], lo[1]:hi[1], :]
-            sums.append(tf.reduce_sum(tf.square(part)))
+            sums.append(tf.reduce_sum(tf.square(tf.cast(part, tf.float32))))
         return tf.stack(sums)
 
     def _loss_and_gradient(self, rgb: tf.Tensor, origin: tf.Tensor, core_start: tf.Tensor, core_end: tf.Tensor,
@@ -467,7 +473,7 @@ def dream(image: np.ndarray, weights: VGGWeights, config: DreamConfig,
     layers, layer_weights = resolve_weighted_layers(config.layers, weights.arch)
     height, width = original.shape[:2]
     check_octaves_fit(height, width, config, layers, weights.arch)
-    objective = DreamLoss(weights, layers, config.border)
+    objective = DreamLoss(weights, layers, config.border, resolve_precision(config.precision))
     overlap = receptive_margin(max(layers), weights.arch) if config.tile_overlap is None else config.tile_overlap
     rng = np.random.default_rng(config.random_seed)
 

@@ -24,6 +24,7 @@ from texsynth.dream import (DEFAULT_LAYERS, DreamConfig, check_octaves_fit, drea
 from texsynth.cli import ArgumentParser, number
 from texsynth.errors import TexsynthError
 from texsynth.io import check_output_file, ensure_writable_dir, load_image, save_image, write_json, write_text
+from texsynth.precision import PRECISIONS, resolve_precision
 from texsynth.progress import Progress, format_duration, log
 from texsynth.runlog import make_output_folder, peak_memory_mb, run_header
 from texsynth.vgg import layer_names
@@ -83,6 +84,9 @@ def build_parser(prog: str = "texsynth dream") -> argparse.ArgumentParser:
     p.add_argument("--data-dir", "-d", default="model_data", help="folder searched for VGG weight files")
     p.add_argument("--random-seed", type=number(int, 0, True, "0 or more"),
                    help="seed of the tile offsets and of --from-noise: same seed, same machine, same image")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="precision of the network's maps: auto (bfloat16 on CPUs with AMX matrix units, "
+                        "float32 elsewhere), float32, bfloat16")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p
 
@@ -129,7 +133,7 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
     config = DreamConfig(layers=args.layers, octaves=args.octaves, octave_scale=args.octave_scale,
                          iterations=args.iterations, step=args.step, max_loss=args.max_loss, border=args.border,
                          tile_size=args.tile_size, tile_overlap=args.tile_overlap,
-                         random_seed=int(tile_seed.generate_state(1)[0]))
+                         random_seed=int(tile_seed.generate_state(1)[0]), precision=args.precision)
     check_octaves_fit(height, width, config, layers, weights.arch)
     if args.output:
         check_output_file(args.output)
@@ -141,7 +145,8 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
     names = layer_names(weights.arch)
     shapes = octave_shapes(height, width, args.octaves, args.octave_scale)
     overlap = args.tile_overlap if args.tile_overlap is not None else receptive_margin(max(layers), weights.arch)
-    say(f"weights: {weights.source}")
+    precision = resolve_precision(args.precision)
+    say(f"weights: {weights.source}; maps in {precision}")
     say(f"dreaming on {'noise' if args.from_noise else args.image} ({width}x{height}) with "
         f"{', '.join(f'{names[i]}:{w:g}' for i, w in zip(layers, layer_weights))}; octaves "
         f"{' -> '.join(f'{w}x{h}' for h, w in shapes)}; random seed {seed}")
@@ -192,6 +197,7 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
             "layers": {names[i]: w for i, w in zip(layers, layer_weights)},
             "random_seed": seed,
             "tile_overlap": overlap,
+            "precision": precision,
             "octaves": [{"height": o.height, "width": o.width, "iterations": len(o.losses), "loss": o.losses,
                          "stopped_early": o.stopped_early} for o in result.octaves],
             "seconds": result.seconds,
