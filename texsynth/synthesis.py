@@ -184,12 +184,14 @@ class Synthesizer:
         if config.join_mode == "affine_invariant" and len(sources) != 2:
             raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
 
-        # The largest float32 map, 64 channels at the finest octave: an evaluation's peak held the
-        # bytes of about five of them (three in bfloat16, whose maps are half the size), the
-        # sources' forward pass fewer. Six and the headroom leave every split a large leftover.
-        largest_map = 64 * 4 * max([(config.height + 2 * self.border) * (config.width + 2 * self.border) * config.count]
-                                   + [image.shape[0] * image.shape[1] for image in sources])
-        reserve_cpu_pool(6 * largest_map + HEADROOM)
+        # In units of the largest float32 map (64 channels, finest octave): an evaluation's peak held
+        # about five of the canvas's (three in bfloat16, whose maps are half the size), a source's
+        # forward pass about two of its own. Six and three, plus the headroom, leave every split a
+        # large leftover; a larger reservation would cost its allocator's bookkeeping (3% of it).
+        map_bytes = 64 * 4
+        canvas = (config.height + 2 * self.border) * (config.width + 2 * self.border) * config.count
+        reserve_cpu_pool(max([6 * canvas] + [3 * image.shape[0] * image.shape[1] for image in sources]) * map_bytes
+                         + HEADROOM)
 
         # In a graph each map is freed as soon as its last use has run; computing the sources' Grams
         # eagerly instead left TensorFlow's allocator holding 30-75 MB more (anonymous memory at 512x512).
@@ -236,7 +238,7 @@ class Synthesizer:
         The pixels' Gram is dominated by the mean colour; the detail's Gram is what notices colour
         speckle, which the VGG layers alone leave in (they care little about colour at fine scales).
         """
-        features = features or self.features
+        features = self.features if features is None else features
         grams = []
         for level in gaussian_pyramid(tf.convert_to_tensor(x, tf.float32), self.config.octaves, padding):
             if self.config.colour_weight > 0:
