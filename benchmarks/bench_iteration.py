@@ -1,11 +1,12 @@
 """Seconds per L-BFGS-B iteration and peak memory of texture synthesis, beside the ancestor's design.
 
 Runs the real optimiser on examples/gravel.jpg at the defaults (4 octaves, layers 2 7, valid padding,
-the bundled weights) at each size, for texsynth and for the ancestor's design rebuilt on Keras 3
-(benchmarks/ancestor.py), each setting in a fresh process so peak memory is its own. Settings take
-turns over ``--rounds`` rounds, so a machine that slows down for a while hurts both alike; the
-figure of a setting is the median over all its timed iterations. Prints one line per setting and
-the texsynth/ancestor ratios, the figures to compare on a noisy machine.
+the bundled weights) at each size, for texsynth's defaults (bfloat16 maps on a CPU with AMX, float32
+elsewhere), for the ancestor's design rebuilt on Keras 3 (benchmarks/ancestor.py) and for texsynth
+in float32, each setting in a fresh process so peak memory is its own. Settings take turns over
+``--rounds`` rounds, so a machine that slows down for a while hurts all alike; the figure of a
+setting is the median over all its timed iterations. Prints one line per setting and the ratios to
+the ancestor's design, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
                                          [--designs texsynth ancestor float32 margin]
