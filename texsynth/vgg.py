@@ -172,10 +172,13 @@ class VGGFeatures:
     padding : {"valid", "same", "wrap"}
         Default boundary condition of the convolutions (see the module docstring); a call may
         ask for another.
+    dtype : tf.DType or str
+        Precision of the maps the convolutions produce (``"bfloat16"`` where it pays, see
+        :mod:`texsynth.precision`); the first convolution always computes in float32.
     """
 
     def __init__(self, weights: VGGWeights, depth: int, padding: str = "valid",
-                 dtype: tf.DType = tf.float32) -> None:
+                 dtype: tf.DType | str = tf.float32) -> None:
         _check_padding(padding)
         self.dtype = tf.as_dtype(dtype)
         self.arch = weights.arch
@@ -184,8 +187,9 @@ class VGGFeatures:
         self.names = layer_names(weights.arch)[: depth + 1]
         n_convs = sum(name.startswith("conv") for name in self.names)
         # The first convolution sees the pixels, which need float32 (bfloat16 keeps 8 bits: half a grey level).
-        self.kernels = [tf.constant(k, tf.float32 if i == 0 else self.dtype) for i, k in enumerate(weights.kernels[:n_convs])]
-        self.biases = [tf.constant(b, tf.float32 if i == 0 else self.dtype) for i, b in enumerate(weights.biases[:n_convs])]
+        dtypes = [tf.float32] + [self.dtype] * (n_convs - 1)
+        self.kernels = [tf.constant(k, d) for k, d in zip(weights.kernels, dtypes)]
+        self.biases = [tf.constant(b, d) for b, d in zip(weights.biases, dtypes)]
 
     @property
     def depth(self) -> int:
