@@ -130,10 +130,11 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
         height, width = image.shape[:2]
     weights = load_weights(args.weights, args.data_dir)
     layers, layer_weights = resolve_weighted_layers(args.layers, weights.arch)
+    precision = resolve_precision(args.precision)
     config = DreamConfig(layers=args.layers, octaves=args.octaves, octave_scale=args.octave_scale,
                          iterations=args.iterations, step=args.step, max_loss=args.max_loss, border=args.border,
                          tile_size=args.tile_size, tile_overlap=args.tile_overlap,
-                         random_seed=int(tile_seed.generate_state(1)[0]), precision=args.precision)
+                         random_seed=int(tile_seed.generate_state(1)[0]), precision=precision)
     check_octaves_fit(height, width, config, layers, weights.arch)
     if args.output:
         check_output_file(args.output)
@@ -145,7 +146,6 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
     names = layer_names(weights.arch)
     shapes = octave_shapes(height, width, args.octaves, args.octave_scale)
     overlap = args.tile_overlap if args.tile_overlap is not None else receptive_margin(max(layers), weights.arch)
-    precision = resolve_precision(args.precision)
     say(f"weights: {weights.source}; maps in {precision}")
     say(f"dreaming on {'noise' if args.from_noise else args.image} ({width}x{height}) with "
         f"{', '.join(f'{names[i]}:{w:g}' for i, w in zip(layers, layer_weights))}; octaves "

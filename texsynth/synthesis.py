@@ -262,8 +262,13 @@ class Synthesizer:
         and it reaches the same loss (see RANGE_WEIGHT).
         """
         image = tf.clip_by_value(x, self.lower, self.upper)
-        total = gram_loss(self.grams(image, self.output_padding, features), self.targets, self.term_weights)
-        total += RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
+        texture = gram_loss(self.grams(image, self.output_padding, features), self.targets, self.term_weights)
+        return texture + self._other_terms(x, image)
+
+    def _other_terms(self, x: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
+        """The loss terms besides the Grams: the range penalty on ``x`` and, for several frames, the
+        inter-frame loss of the clipped ``image``."""
+        total = RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
         if self.interframe_targets:
             total += self.config.if_weight * interframe_loss(
                 image, self.interframe_targets, self.config.if_distance, self.config.if_octaves)
@@ -284,10 +289,7 @@ class Synthesizer:
             pyramid_tape.watch(x)
             image = tf.clip_by_value(x, self.lower, self.upper)
             levels = gaussian_pyramid(image, self.config.octaves, self.output_padding)
-            others = RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
-            if self.interframe_targets:
-                others += self.config.if_weight * interframe_loss(
-                    image, self.interframe_targets, self.config.if_distance, self.config.if_octaves)
+            others = self._other_terms(x, image)
         total, level_grads = others, []
         for octave, level in enumerate(levels):
             with tf.control_dependencies(level_grads[-1:]):
