@@ -3,7 +3,7 @@
 
 import sys
 
-from texsynth.cli import synthesize_main
+from texsynth.commands.main import synthesize_main
 
 if __name__ == "__main__":
     sys.exit(synthesize_main())

@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 from scipy.optimize import minimize
 
-from texsynth.vgg import layer_names
-from texsynth.weights import VGGWeights
+from texsynth.nn.layers import layer_names
+from texsynth.nn.weights import VGGWeights
 
 
 def vgg_model(weights: VGGWeights, depth: int) -> keras.Sequential:

@@ -31,20 +31,21 @@ def _peak_rss_mib() -> float:
 
 def run_case(width: int, height: int, channels: int) -> dict:
     """Time one case in this process (called in a child process by :func:`main`)."""
-    from texsynth import cppn, cppn_cli
+    from texsynth.commands import cppn as cppn_command
+    from texsynth.cppn import CPPNConfig, build_cppn, render_rows
 
     baseline = _peak_rss_mib()
-    net = cppn.build_cppn(cppn.CPPNConfig(channels=channels, random_seed=SEED))
+    net = build_cppn(CPPNConfig(channels=channels, random_seed=SEED))
     start = time.perf_counter()
-    for _top, _chunk in cppn.render_rows(net, width, height):
+    for _top, _chunk in render_rows(net, width, height):
         pass
     render_s = time.perf_counter() - start
     render_rss = _peak_rss_mib()
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "bench.png")
         start = time.perf_counter()
-        cppn_cli.main(["--width", str(width), "--height", str(height), "--channels", str(channels),
-                       "--random-seed", str(SEED), "--output", out, "--quiet"])
+        cppn_command.main(["--width", str(width), "--height", str(height), "--channels", str(channels),
+                           "--random-seed", str(SEED), "--output", out, "--quiet"])
         total_s = time.perf_counter() - start
         png_mb = os.path.getsize(out) / 1e6
     return {"width": width, "height": height, "channels": channels, "render_s": render_s,

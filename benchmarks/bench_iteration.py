@@ -67,19 +67,23 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
 
     anonymous = AnonymousPeak()
 
-    from texsynth.cli import start_tensorflow
+    from texsynth.runtime import start_tensorflow
 
     start_tensorflow()
-    from texsynth.weights import load_weights
+    from texsynth.io.images import load_image
+    from texsynth.nn.weights import load_weights
 
     weights = load_weights(None, ROOT / "model_data")
     precision = "auto"
     if design in DESIGN_OPTIONS:
-        from texsynth.synthesis import SynthConfig, Synthesizer
+        from texsynth.runtime.memory import reserve_cpu_pool
+        from texsynth.synthesis import SynthConfig, Synthesizer, pool_bytes
 
-        config = SynthConfig(sources=[SOURCE], width=size, height=size, max_iter=warmup + iterations, tol=1e-30,
+        config = SynthConfig(width=size, height=size, max_iter=warmup + iterations, tol=1e-30,
                              random_seed=0, **DESIGN_OPTIONS[design])
-        synth = Synthesizer(config, weights)
+        source = load_image(SOURCE)
+        reserve_cpu_pool(pool_bytes(config, [source.shape]))  # as the command does
+        synth = Synthesizer(config, weights, [source])
         precision = synth.precision
         del weights
         seconds = synth.run().seconds
@@ -87,8 +91,7 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from ancestor import AncestorSynthesis
 
-        from texsynth.io import load_image
-        from texsynth.vgg import rgb_to_vgg
+        from texsynth.nn.vgg import rgb_to_vgg
 
         source = rgb_to_vgg(load_image(SOURCE)[None], weights.mean_bgr)
         ancestor = AncestorSynthesis(weights, source, octaves=4, layers=[2, 7])

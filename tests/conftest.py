@@ -10,6 +10,12 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# The same process-wide TensorFlow settings as the commands apply (texsynth.runtime), so the library
+# is tested as it runs.
+from texsynth.runtime import start_tensorflow  # noqa: E402
+
+start_tensorflow()
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -22,7 +28,7 @@ def _isolated_keras_home(tmp_path_factory, monkeypatch):
 
 def tiny_weights(arch: str = "vgg16", width: int = 4, seed: int = 0):
     """A VGG-shaped network with few channels: the real layer sequence at a fraction of the cost."""
-    from texsynth.weights import ARCH_BLOCKS, VGGWeights
+    from texsynth.nn.weights import ARCH_BLOCKS, VGGWeights
 
     rng = np.random.default_rng(seed)
     kernels, biases, c_in = [], [], 3
@@ -51,12 +57,42 @@ def gravel_small(tmp_path_factory) -> Path:
     return path
 
 
+def synthesizer(paths, weights, config):
+    """A Synthesizer for source files, read and scaled as the command does."""
+    from texsynth.io.images import load_image
+    from texsynth.synthesis import Synthesizer, scale_sources
+
+    images = scale_sources([load_image(path) for path in paths], config.source_scale, config.source_width)
+    return Synthesizer(config, weights, images, [str(path) for path in paths])
+
+
+@pytest.fixture(scope="session")
+def noise_source(tmp_path_factory):
+    """A 72x72 blurred-noise texture: cheap, and with structure at several scales."""
+    from PIL import Image
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    image = ndimage.gaussian_filter(rng.uniform(0, 255, (72, 72, 3)), (1.5, 1.5, 0))
+    path = tmp_path_factory.mktemp("src") / "noise.png"
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def hed():
+    """The bundled VGG16 trunk (the real network)."""
+    from texsynth.nn.weights import bundled_weights_path, read_weights
+
+    return read_weights(bundled_weights_path())
+
+
 def run_cli(args: list[str]) -> tuple[int, str, str]:
     """Run `texsynth ARGS` in-process; returns (exit status, stdout, stderr)."""
     import contextlib
     import io
 
-    from texsynth import cli
+    from texsynth.commands import main as cli
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

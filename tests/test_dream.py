@@ -1,4 +1,4 @@
-"""Tests of the DeepDream algorithm (texsynth.dream): layer specs, octave shapes, detail re-injection,
+"""Tests of the DeepDream algorithm (texsynth.dream): octave shapes, detail re-injection,
 the loss, early stopping and tiling.
 
 Most tests use the tiny VGG-shaped network of conftest.py; the real bundled weights are used where
@@ -12,49 +12,20 @@ import math
 import numpy as np
 import pytest
 
-from texsynth.dream import (DreamConfig, DreamLoss, ascent_step, check_octaves_fit, dream, layer_energies,
-                            layer_stride, noise_image, octave_shapes, parse_layer_spec, receptive_margin,
-                            resolve_weighted_layers, tile_windows, tiled_loss_and_gradient)
+from texsynth.dream import (DreamConfig, DreamLoss, check_octaves_fit, dream, layer_energies, noise_image,
+                            octave_shapes, tiled_loss_and_gradient)
 from texsynth.errors import TexsynthError
-from texsynth.io import load_image, resize_image
-from texsynth.vgg import layer_names
+from texsynth.io.images import load_image, resize_image
+from texsynth.nn.geometry import receptive_margin
+from texsynth.nn.layers import layer_names
 
-from conftest import EXAMPLES
+from tests.conftest import EXAMPLES
 
 
 @pytest.fixture(scope="module")
 def photo() -> np.ndarray:
     """A real photo (the leaves example) at 96x80: structure at every scale, cheap to dream on."""
     return resize_image(load_image(EXAMPLES / "leaves.png"), 96, 80)
-
-
-# ------------------------------------------------------------------------------------------------ layers
-
-def test_layer_spec_parses_name_and_weight():
-    assert parse_layer_spec("conv4_2:0.5") == ("conv4_2", 0.5)
-    assert parse_layer_spec(" conv5_1 ") == ("conv5_1", 1.0)
-    assert parse_layer_spec("7:2") == ("7", 2.0)
-
-
-@pytest.mark.parametrize("spec, fragment", [("conv4_2:abc", "not a number"), ("conv4_2:-1", "positive"),
-                                            ("conv4_2:0", "positive"), ("conv4_2:nan", "positive"),
-                                            (":1", "NAME[:WEIGHT]")])
-def test_bad_layer_spec_is_rejected(spec, fragment):
-    with pytest.raises(TexsynthError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
-        parse_layer_spec(spec)
-
-
-def test_weighted_layers_resolve_to_sorted_indices_with_aligned_weights():
-    names = layer_names("vgg16")
-    indices, weights = resolve_weighted_layers(["conv5_1:0.5", "conv4_2", "7:3", "conv4_2:2"], "vgg16")
-    assert indices == sorted(indices) == [7, names.index("conv4_2"), names.index("conv5_1")]
-    # conv4_2 named twice gets the sum of its weights; each weight stays with its own layer.
-    assert weights == [3.0, 3.0, 0.5]
-
-
-def test_unknown_layer_lists_the_valid_ones():
-    with pytest.raises(TexsynthError, match="valid layers: conv1_1, conv1_2, pool1"):
-        resolve_weighted_layers(["conv4_2", "conv9_9:1"], "vgg16")
 
 
 # ------------------------------------------------------------------------------------------------ octaves
@@ -135,18 +106,8 @@ def test_border_is_left_out_of_the_loss(tiny):
     assert layer_energies(whole, changed, 512, 64) != pytest.approx(layer_energies(whole, image, 512, 64), rel=1e-4)
 
 
-def test_ascent_step_moves_pixels_by_the_mean_normalised_gradient():
-    image = np.full((8, 8, 3), 128.0, np.float32)
-    gradient = np.random.default_rng(1).normal(0, 1e-3, image.shape).astype(np.float32)
-    moved = ascent_step(image, gradient, 0.01)
-    assert np.mean(np.abs(moved - image)) == pytest.approx(0.01 * 127.5, rel=1e-4)
-    assert np.all(np.sign(moved - image) == np.sign(gradient))
-    assert ascent_step(image, np.zeros_like(image), 0.01) is image
-    assert ascent_step(np.full_like(image, 254.0), np.ones_like(image), 0.5).max() == 255.0  # clipped
-
-
 def test_loss_rises_over_iterations_on_a_real_photo(photo):
-    from texsynth.weights import load_weights
+    from texsynth.nn.weights import load_weights
 
     weights = load_weights("hed", "model_data")  # the real bundled VGG16
     config = DreamConfig(layers=["conv4_3"], octaves=1, iterations=6, max_loss=math.inf, border=1, random_seed=0)
@@ -171,32 +132,6 @@ def test_max_loss_stops_an_octave_early(tiny, photo):
 
 
 # ------------------------------------------------------------------------------------------------ tiling
-
-def test_receptive_margin_is_on_the_stride_grid():
-    names = layer_names("vgg16")
-    assert receptive_margin(names.index("conv1_1"), "vgg16") == 1
-    for name in ("pool1", "conv3_1", "conv4_2", "conv5_3"):
-        index = names.index(name)
-        margin = receptive_margin(index, "vgg16")
-        assert margin % layer_stride(index, "vgg16") == 0 and margin > receptive_margin(index - 1, "vgg16") - 16
-
-
-def test_tile_cores_partition_the_image_on_the_stride_grid():
-    rng = np.random.default_rng(3)
-    offsets = set()
-    for _ in range(5):
-        windows = tile_windows(200, 150, 64, 20, 8, rng)
-        cover = np.zeros((200, 150), int)
-        for (r0, c0), (r1, c1), (w0, v0), (w1, v1) in windows:
-            cover[r0:r1, c0:c1] += 1
-            assert r1 - r0 <= 64 and c1 - c0 <= 64
-            assert all(v % 8 == 0 for v in (r0, c0, w0, v0))
-            # The window holds the core plus the overlap (rounded up to the grid), cut at the image edge.
-            assert (w0, v0) == (max(r0 - 24, 0), max(c0 - 24, 0)) and (w1, v1) == (min(r1 + 24, 200), min(c1 + 24, 150))
-        assert np.all(cover == 1)
-        offsets.add(tuple(sorted({r0 for (r0, _), *_ in windows})))
-    assert len(offsets) > 1  # the grid moves from step to step
-    assert tile_windows(64, 60, 64, 20, 8, rng) == [((0, 0), (64, 60), (0, 0), (64, 60))]
 
 
 def test_bfloat16_maps_give_nearly_the_float32_loss_and_gradient(tiny, photo):

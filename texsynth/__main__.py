@@ -2,6 +2,6 @@
 
 import sys
 
-from texsynth.cli import main
+from texsynth.commands.main import main
 
 sys.exit(main())

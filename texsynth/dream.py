@@ -4,9 +4,9 @@ This module owns the algorithm and its configuration (:class:`DreamConfig`): par
 layer specs, the octave shapes, the loss (mean squared activation with the border of every
 activation map left out, as in the classic recipe), a ``tf.function`` loss-and-gradient step, the
 tiled gradient that keeps memory bounded on large images, and the octave loop with detail
-re-injection. It reuses the weight loader (:mod:`texsynth.weights`), the feature extractor
-(:mod:`texsynth.vgg`) and the resampling of :mod:`texsynth.io`; files and flags live in
-:mod:`texsynth.dream_cli`.
+re-injection. It reuses the network (:mod:`texsynth.nn`), its tile geometry (:mod:`texsynth.nn.geometry`) and
+the normalised gradient steps of :mod:`texsynth.optim.ascent`; files and flags live in
+:mod:`texsynth.commands.dream`.
 
 Conventions
 -----------
@@ -32,28 +32,32 @@ the image's opposite edges side by side and change what the network sees there.
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from texsynth.choices import DREAM_LAYERS, PRECISIONS
 from texsynth.errors import TexsynthError
-from texsynth.io import resize_image
-from texsynth.precision import resolve_precision
-from texsynth.vgg import VGGFeatures, feature_size, layer_names, resolve_layers
-from texsynth.weights import VGGWeights
+from texsynth.io.images import resize_image
+from texsynth.nn.geometry import feature_size, layer_stride, receptive_margin, tile_windows
+from texsynth.nn.layers import layer_names, parse_layer_spec, resolve_weighted_layers
+from texsynth.nn.vgg import VGGFeatures
+from texsynth.nn.weights import VGGWeights
+from texsynth.optim.ascent import NormalizedGradientDescent
+from texsynth.optim.base import StopReason
+from texsynth.runtime.precision import resolve_precision
 
-# conv5_3 by default: with the bundled (edge-detection fine-tuned) VGG16 it grows swirling patterns over
-# the whole photo and keeps it recognisable, while conv3/conv4 layers mostly paint large areas in
-# saturated orange; see docs/dream.md.
-DEFAULT_LAYERS = ("conv5_3",)
+__all__ = ["DEFAULT_LAYERS", "DreamConfig", "DreamLoss", "DreamResult", "OctaveResult", "check_octaves_fit", "dream",
+           "layer_energies", "noise_image", "octave_shapes", "tiled_loss_and_gradient"]
+
+DEFAULT_LAYERS = DREAM_LAYERS
 PADDING = "same"  # every pixel gets the same number of gradient contributions; sizes stay divisible
 
 
-@dataclass
+@dataclass(frozen=True)
 class DreamConfig:
     """Everything one dream needs (the command line maps onto it one to one).
 
@@ -84,7 +88,7 @@ class DreamConfig:
         Precision of the network's maps (see :mod:`texsynth.precision`).
     """
 
-    layers: Sequence[str] = field(default_factory=lambda: list(DEFAULT_LAYERS))
+    layers: tuple[str, ...] = DEFAULT_LAYERS
     octaves: int = 4
     octave_scale: float = 1.4
     iterations: int = 20
@@ -97,7 +101,10 @@ class DreamConfig:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        checks = [(self.octaves >= 1, "octaves must be at least 1"),
+        object.__setattr__(self, "layers", tuple(self.layers))
+        for spec in self.layers:
+            parse_layer_spec(spec)
+        checks = [(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),(self.octaves >= 1, "octaves must be at least 1"),
                   (self.octave_scale > 1 or self.octaves == 1, "octave_scale must be greater than 1"),
                   (self.iterations >= 0, "iterations must not be negative"),
                   (self.step > 0, "step must be positive"),
@@ -127,88 +134,6 @@ class DreamResult:
     image: np.ndarray
     octaves: list[OctaveResult]
     seconds: float
-
-
-# --------------------------------------------------------------------------------------------- layers
-
-def parse_layer_spec(text: str) -> tuple[str, float]:
-    """Split ``"conv4_2:0.5"`` into ``("conv4_2", 0.5)``; a missing weight is 1.
-
-    Raises
-    ------
-    TexsynthError
-        If the weight is not a positive finite number or the name is empty.
-    """
-    name, sep, weight_text = str(text).strip().partition(":")
-    name = name.strip()
-    if not name:
-        raise TexsynthError(f"bad layer spec {text!r}: expected NAME[:WEIGHT] such as conv4_2 or conv4_2:0.5")
-    if not sep:
-        return name, 1.0
-    try:
-        weight = float(weight_text)
-    except ValueError:
-        raise TexsynthError(f"bad layer weight in {text!r}: {weight_text!r} is not a number "
-                            f"(expected NAME[:WEIGHT] such as conv4_2:0.5)") from None
-    if not math.isfinite(weight) or weight <= 0:
-        raise TexsynthError(f"bad layer weight in {text!r}: must be a positive number")
-    return name, weight
-
-
-def resolve_weighted_layers(specs: Sequence[str], arch: str) -> tuple[list[int], list[float]]:
-    """Resolve ``NAME[:WEIGHT]`` specs to sorted layer indices and their weights.
-
-    Parameters
-    ----------
-    specs : sequence of str
-        Layer names or indices, each optionally followed by ``:WEIGHT``.
-    arch : str
-        ``"vgg16"`` or ``"vgg19"``.
-
-    Returns
-    -------
-    indices : list of int
-        Sorted unique indices into :func:`texsynth.vgg.layer_names`.
-    weights : list of float
-        The weight of each index (a layer named twice gets the sum of its weights).
-
-    Raises
-    ------
-    TexsynthError
-        For a malformed spec or an unknown layer (the message lists the valid names).
-    """
-    if not specs:
-        raise TexsynthError("no layers given")
-    total: dict[int, float] = {}
-    for spec in specs:
-        name, weight = parse_layer_spec(spec)
-        index = resolve_layers([name], arch)[0]
-        total[index] = total.get(index, 0.0) + weight
-    indices = sorted(total)
-    return indices, [total[i] for i in indices]
-
-
-def layer_stride(index: int, arch: str) -> int:
-    """Pixels per activation-map position at layer ``index`` (2 to the number of pools before it)."""
-    return 2 ** sum(name.startswith("pool") for name in layer_names(arch)[: index + 1])
-
-
-def receptive_margin(depth: int, arch: str) -> int:
-    """Context, in pixels, a tile needs on every side so its activations up to ``depth`` are exact.
-
-    The result is the receptive-field reach of layer ``depth`` beyond its own pixel block, rounded up to
-    a multiple of the layer's stride so tile windows stay on the pooling grid.
-    """
-    before, after, stride = 0, 0, 1
-    for name in layer_names(arch)[: depth + 1]:
-        if name.startswith("conv"):
-            before += stride
-            after += stride
-        else:
-            after += stride
-            stride *= 2
-    reach = max(before, after)
-    return -(-reach // stride) * stride
 
 
 # --------------------------------------------------------------------------------------------- octaves
@@ -325,45 +250,6 @@ class DreamLoss:
         return loss, tape.gradient(loss, rgb)
 
 
-def tile_windows(height: int, width: int, tile_size: int, overlap: int, stride: int,
-                 rng: np.random.Generator | None) -> list[tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]]:
-    """Cut an image into tile cores and their context windows.
-
-    Parameters
-    ----------
-    height, width : int
-        Image size.
-    tile_size : int
-        Largest core side (rounded up to a multiple of ``stride``).
-    overlap : int
-        Context added around each core (rounded up to a multiple of ``stride``).
-    stride : int
-        The deepest layer's stride; every core and window corner lies on this grid.
-    rng : numpy Generator or None
-        Draws the random offset of the core grid; ``None`` keeps the grid at the origin.
-
-    Returns
-    -------
-    list of (core_start, core_end, window_start, window_end)
-        (row, column) pairs; one entry covering everything when the image fits in one tile.
-    """
-    tile = -(-tile_size // stride) * stride
-    overlap = -(-overlap // stride) * stride
-    if height <= tile and width <= tile:
-        return [((0, 0), (height, width), (0, 0), (height, width))]
-    cuts = []
-    for size in (height, width):
-        offset = int(rng.integers(0, tile // stride)) * stride if rng is not None and size > tile else 0
-        starts = sorted({0, *range(offset, size, tile)})
-        cuts.append(list(zip(starts, starts[1:] + [size])))
-    windows = []
-    for r0, r1 in cuts[0]:
-        for c0, c1 in cuts[1]:
-            windows.append(((r0, c0), (r1, c1), (max(r0 - overlap, 0), max(c0 - overlap, 0)),
-                            (min(r1 + overlap, height), min(c1 + overlap, width))))
-    return windows
-
-
 def _window_args(image: np.ndarray, window) -> list[tf.Tensor]:
     (r0, c0), (r1, c1), (w0, v0), (w1, v1) = window
     return [tf.constant(image[None, w0:w1, v0:v1]), tf.constant([w0, v0], tf.int32), tf.constant([r0, c0], tf.int32),
@@ -422,17 +308,6 @@ def tiled_loss_and_gradient(loss: DreamLoss, image: np.ndarray, scales: np.ndarr
     return total, gradient
 
 
-def ascent_step(image: np.ndarray, gradient: np.ndarray, step: float) -> np.ndarray:
-    """One normalised gradient-ascent step: ``image + step * 127.5 * g / mean|g|``, clipped to [0, 255].
-
-    ``step`` is on the [-1, 1] scale of the classic recipe, hence 127.5 grey levels per unit.
-    """
-    scale = float(np.mean(np.abs(gradient)))
-    if scale == 0.0:
-        return image
-    return np.clip(image + (step * 127.5 / scale) * gradient, 0.0, 255.0).astype(np.float32)
-
-
 # --------------------------------------------------------------------------------------------- octave loop
 
 def dream(image: np.ndarray, weights: VGGWeights, config: DreamConfig,
@@ -476,6 +351,8 @@ def dream(image: np.ndarray, weights: VGGWeights, config: DreamConfig,
     objective = DreamLoss(weights, layers, config.border, resolve_precision(config.precision))
     overlap = receptive_margin(max(layers), weights.arch) if config.tile_overlap is None else config.tile_overlap
     rng = np.random.default_rng(config.random_seed)
+    # step is on the [-1, 1] pixel scale of the classic recipe, hence 127.5 grey levels per unit.
+    ascent = NormalizedGradientDescent(config.step * 127.5, stop_below=-config.max_loss)
 
     octaves: list[OctaveResult] = []
     previous_base = dreamed = None
@@ -494,15 +371,14 @@ def dream(image: np.ndarray, weights: VGGWeights, config: DreamConfig,
             # Relative to the photo at this size: the loss reads 1 on the undreamed image.
             reference = np.maximum(layer_energies(objective, base, config.tile_size, overlap), 1e-12)
             scales = np.asarray(layer_weights) / (reference * np.maximum(objective.counts(h, w), 1))
-            for iteration in range(1, config.iterations + 1):
-                value, gradient = tiled_loss_and_gradient(objective, dreamed, scales, config.tile_size, overlap, rng)
-                losses.append(value)
-                if on_step is not None:
-                    on_step(octave, iteration, value)
-                if value > config.max_loss:
-                    stopped = True
-                    break
-                dreamed = ascent_step(dreamed, gradient, config.step)
+            # Dream maximises: the optimiser minimises the negated loss (negation is exact).
+            def negated(x: np.ndarray) -> tuple[float, np.ndarray]:
+                value, gradient = tiled_loss_and_gradient(objective, x, scales, config.tile_size, overlap, rng)
+                return -value, -gradient
+
+            report = None if on_step is None else lambda i, x, loss, o=octave: on_step(o, i, -loss)
+            result = ascent.minimize(negated, dreamed, config.iterations, report)
+            dreamed, losses, stopped = result.x, [-v for v in result.losses], result.reason is StopReason.TARGET
         octaves.append(OctaveResult(h, w, losses, stopped))
         if on_octave is not None:
             on_octave(octave, dreamed)

@@ -1,0 +1,79 @@
+"""The objective: the range penalty, the terms built from sources, and the octave-at-a-time gradient."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from texsynth.objective import range_penalty
+from texsynth.synthesis import SynthConfig
+from tests.conftest import synthesizer
+
+
+def test_range_penalty_known_answer_and_gradient():
+    x = tf.constant([[-3.0, 0.5, 1.0, 4.0]])
+    # -3 is 2 below the lower bound -1, 4 is 3 above the upper bound 1, the middle two are inside.
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = range_penalty(x, tf.constant(-1.0), tf.constant(1.0))
+    assert float(value) == pytest.approx((4.0 + 9.0) / 4)
+    np.testing.assert_allclose(tape.gradient(value, x).numpy(), [[2 * -2 / 4, 0, 0, 2 * 3 / 4]])
+
+
+def _directional_check(synth, x, rng, eps=2.0):
+    """Compare the analytic gradient with central differences along the gradient and random directions.
+
+    Directions are unit vectors over all pixels; a step of ``eps`` moves each pixel by a small fraction of
+    a grey level, well inside float32 precision of a loss of order one.
+    """
+    _, grad = synth.loss_and_grad(tf.constant(x))
+    grad = grad.numpy().astype(np.float64)
+    directions = [grad / np.linalg.norm(grad)] + [rng.normal(size=x.shape) for _ in range(2)]
+    for v in directions:
+        v = (v / np.linalg.norm(v)).astype(np.float32)
+        plus = float(synth.loss_and_grad(tf.constant(x + eps * v))[0])
+        minus = float(synth.loss_and_grad(tf.constant(x - eps * v))[0])
+        numeric = (plus - minus) / (2 * eps)
+        analytic = float(np.sum(grad * v))
+        assert analytic == pytest.approx(numeric, rel=0.03, abs=float(1e-3 * np.linalg.norm(grad)))
+
+
+@pytest.mark.parametrize("padding, border", [("valid", 0), ("valid", 4), ("same", 4)])
+def test_full_loss_gradient_matches_finite_differences(tiny, noise_source, padding, border):
+    config = SynthConfig(width=36, height=32, octaves=2, layers=["pool1", "conv2_2"],
+                         padding=padding, random_seed=3, border=border, precision="float32")
+    synth = synthesizer([noise_source], tiny, config)
+    _directional_check(synth, synth.x0, np.random.default_rng(0))
+
+
+def test_gradient_with_interframe_loss(tiny, noise_source):
+    config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], count=3,
+                         if_order=2, if_weight=2.0, if_distance="lap1", random_seed=4, border=0, precision="float32")
+    synth = synthesizer([noise_source], tiny, config)
+    assert len(synth.objective.interframe.targets) == 1  # three frames in a loop: only neighbours are distinct pairs
+    _directional_check(synth, synth.x0, np.random.default_rng(1))
+
+
+def test_wrapped_output_loss_ignores_where_the_tile_starts(tiny, noise_source):
+    # On a torus no pixel is special: rolling the canvas by the network's total stride (pool1 and
+    # one pyramid reduction: 4 px) leaves every Gram, so the loss, unchanged. A flat canvas has edges.
+    def loss(border):
+        config = SynthConfig(width=32, height=40, octaves=2, layers=["pool1", "conv2_2"],
+                             random_seed=5, border=border, precision="float32")
+        synth = synthesizer([noise_source], tiny, config)
+        x = synth.x0
+        return [float(synth.loss_and_grad(tf.constant(np.roll(x, shift, axis=(1, 2))))[0]) for shift in [(0, 0), (4, -8), (12, 4)]]
+
+    wrapped = loss(0)
+    assert wrapped[1] == pytest.approx(wrapped[0], rel=1e-5) and wrapped[2] == pytest.approx(wrapped[0], rel=1e-5)
+    flat = loss(4)
+    assert abs(flat[1] - flat[0]) > 1e-3 * flat[0]
+
+
+def test_detail_terms_are_part_of_the_loss(tiny, noise_source):
+    with_colour = synthesizer([noise_source], tiny, SynthConfig(width=32, height=32, octaves=2, layers=["2"]))
+    without = synthesizer([noise_source], tiny, SynthConfig(width=32, height=32, octaves=2, layers=["2"],
+                                                            colour_weight=0))
+    terms = with_colour.objective.terms
+    assert len(terms) == 2 * 3 and len(without.objective.terms) == 2
+    assert [t.tap for t in terms[:3]] == ["pixels", "detail", 2] and [t.octave for t in terms] == [0] * 3 + [1] * 3
+    assert [t.target.shape for t in terms[:3]] == [(3, 3), (3, 3), (4, 4)]  # pixels, detail, pool1

@@ -1,0 +1,75 @@
+"""Writing files atomically, and checking that an output folder can take them.
+
+Every write goes to a temporary file in the destination folder and is renamed into place, so a
+reader (or a Ctrl-C) never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from texsynth.errors import TexsynthError
+
+__all__ = ["atomic_path", "ensure_writable_dir", "write_json", "write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise TexsynthError(f"cannot write to {directory}: {error.strerror or error}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); outputs should get the usual permissions (umask applies).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Atomically write a text file."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return path
+
+
+def write_json(data: Any, path: str | os.PathLike) -> Path:
+    """Atomically write ``data`` as indented JSON."""
+    return write_text(json.dumps(data, indent=2, default=str) + "\n", path)
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and parents) if needed and check that files can be written in it.
+
+    Raises
+    ------
+    TexsynthError
+        If the folder cannot be created or written.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise TexsynthError(f"cannot write to output folder {path}: {error.strerror or error}") from None
+    return path

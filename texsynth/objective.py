@@ -1,0 +1,224 @@
+"""The objective of synthesis: the terms built from the sources, and the one loss-and-gradient that
+the optimisers and the tests use.
+
+A term is (octave, tap, statistic, target, weight): at every pyramid octave, a tap is where the
+statistic looks (``"pixels"`` and ``"detail"``, the colour terms, or a VGG layer index) and the
+target is the joined statistic of the sources there. The loss of pre-processed frames ``x`` is
+
+    Σ_terms weight · statistic.loss(tap of clip(x), target)  +  range penalty  (+ inter-frame loss)
+
+The terms see ``x`` clipped to valid colours, the image that is saved; a weak penalty pulls pixels
+that left the range back. This stands in for L-BFGS-B's box constraints, whose bookkeeping in scipy
+cost 75 ms per iteration and 150 MB at 512x512, and it reaches the same loss (see RANGE_WEIGHT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from texsynth.interframe import InterframeTerm
+from texsynth.nn.pyramid import detail, gaussian_pyramid
+from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
+from texsynth.stats.base import Statistic
+from texsynth.stats.gram import Gram
+
+__all__ = ["COLOUR_TAPS", "Objective", "RANGE_WEIGHT", "Term", "range_penalty"]
+
+# Weight of the pull back into the valid colour range. Measured on the leaves example: 0.01 reached
+# the same final loss as scipy's bounds with pixels at most a grey level out; 1 and above stiffened
+# the problem and slowed L-BFGS down ten-fold.
+RANGE_WEIGHT = 0.01
+
+# The colour taps of an octave: its pixels, whose statistic is dominated by the mean colour, and
+# their high-pass detail, which is what notices colour speckle (the VGG layers alone leave it in:
+# they care little about colour at fine scales).
+COLOUR_TAPS = ("pixels", "detail")
+
+
+def range_penalty(x: tf.Tensor, lower: tf.Tensor, upper: tf.Tensor) -> tf.Tensor:
+    """Mean squared distance of ``x`` outside the box ``[lower, upper]`` (zero inside it).
+
+    Parameters
+    ----------
+    x : Tensor
+    lower, upper : Tensor
+        Bounds broadcastable to ``x``.
+
+    Returns
+    -------
+    Tensor, scalar
+        ``mean((max(x - upper, 0) + max(lower - x, 0)) ** 2)``.
+    """
+    excess = tf.nn.relu(x - upper) + tf.nn.relu(lower - x)
+    return tf.reduce_mean(tf.square(excess))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of the objective.
+
+    Attributes
+    ----------
+    octave : int
+        Pyramid level, 0 the finest.
+    tap : str or int
+        ``"pixels"``, ``"detail"`` or a VGG layer index.
+    statistic : Statistic
+    target : Tensor
+        The joined statistic of the sources.
+    weight : float
+        Factor of the term (the colour weight or 1, times the statistic's normaliser).
+    """
+
+    octave: int
+    tap: str | int
+    statistic: Statistic
+    target: tf.Tensor
+    weight: float
+
+
+def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures) -> list[tf.Tensor]:
+    """The tensors the ``taps`` of one pyramid level look at, in order (layers in increasing order)."""
+    layers = [t for t in taps if not isinstance(t, str)]
+    maps = dict(zip(layers, features(level, layers, padding))) if layers else {}
+    colour = {"pixels": lambda: level, "detail": lambda: detail(level, padding)}
+    return [colour[t]() if isinstance(t, str) else maps[t] for t in taps]
+
+
+class Objective:
+    """The loss of pre-processed frames and its gradient, one octave at a time.
+
+    Build it with :meth:`from_sources`.
+
+    Parameters
+    ----------
+    terms : sequence of Term
+        Ordered by octave, then tap.
+    octaves : int
+    padding : {"valid", "same", "wrap"}
+        The output's boundary condition (of the pyramid and the network).
+    mean_bgr : sequence of float
+        The network's input mean: the valid range of pre-processed pixels is ``[-mean, 255 - mean]``.
+    interframe : InterframeTerm, optional
+        Ties the frames of an animation together.
+    """
+
+    def __init__(self, terms: Sequence[Term], octaves: int, padding: str, mean_bgr: Sequence[float],
+                 interframe: InterframeTerm | None = None) -> None:
+        self.terms = list(terms)
+        self.octaves = octaves
+        self.padding = padding
+        self.interframe = interframe
+        mean = np.asarray(mean_bgr, np.float32)
+        self.lower, self.upper = tf.constant(-mean), tf.constant(255.0 - mean)
+        self.taps = [[t.tap for t in self.terms if t.octave == octave] for octave in range(octaves)]
+
+    @classmethod
+    def from_sources(cls, sources: Sequence[np.ndarray], features: VGGFeatures, layers: Sequence[int], octaves: int,
+                     source_padding: str, padding: str, *, statistic: Statistic | None = None,
+                     colour_statistic: Statistic | None = None, colour_weight: float = 1.0,
+                     join_mode: str = "average", mul: float = 1.0,
+                     interframe: InterframeTerm | None = None) -> "Objective":
+        """Describe the sources and build the terms.
+
+        Parameters
+        ----------
+        sources : sequence of ndarray, shape (H, W, 3)
+            RGB in [0, 255]; sizes may differ.
+        features : VGGFeatures
+            The extractor the targets are computed with (float32: targets are exact statistics).
+        layers : sequence of int
+            VGG layer indices whose features are matched at every octave.
+        octaves : int
+        source_padding : {"valid", "same"}
+            Boundary condition of the sources' pyramid and network (a photo does not wrap around).
+        padding : {"valid", "same", "wrap"}
+            The output's boundary condition.
+        statistic, colour_statistic : Statistic, optional
+            Of the VGG layers and of the colour taps (default: Gram for both).
+        colour_weight : float
+            Weight of the colour terms; 0 leaves them out.
+        join_mode : str
+            How several sources' statistics join (see the statistic's ``join``).
+        mul : float
+            Multiplies every target.
+        interframe : InterframeTerm, optional
+
+        Returns
+        -------
+        Objective
+        """
+        statistic = statistic or Gram()
+        colour_statistic = colour_statistic or Gram()
+        taps = (list(COLOUR_TAPS) if colour_weight > 0 else []) + sorted(layers)
+        kinds = [colour_statistic if isinstance(t, str) else statistic for t in taps]
+
+        # In a graph each map is freed as soon as its last use has run; describing the sources eagerly
+        # instead left TensorFlow's allocator holding 30-75 MB more (anonymous memory at 512x512).
+        @tf.function(reduce_retracing=True)
+        def describe(x: tf.Tensor) -> list[tf.Tensor]:
+            levels = gaussian_pyramid(x, octaves, source_padding)
+            return [kind.describe(tensor) for level in levels
+                    for kind, tensor in zip(kinds, octave_taps(level, taps, source_padding, features))]
+
+        per_source = [describe(tf.constant(rgb_to_vgg(image[None], features.mean_bgr))) for image in sources]
+        terms = []
+        for index, per_term in enumerate(zip(*per_source)):
+            octave, tap = divmod(index, len(taps))
+            kind = kinds[tap]
+            target = kind.join([s[0].numpy() for s in per_term], join_mode) * mul
+            base = colour_weight if isinstance(taps[tap], str) else 1.0
+            terms.append(Term(octave, taps[tap], kind, tf.constant(target), base * kind.normaliser(target)))
+        return cls(terms, octaves, padding, features.mean_bgr, interframe)
+
+    def _other_terms(self, x: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
+        """The range penalty on ``x`` and, for several frames, the inter-frame loss of the clipped ``image``."""
+        total = RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
+        if self.interframe is not None:
+            total += self.interframe.loss(image)
+        return total
+
+    def loss_and_grad(self, x: tf.Tensor, features: VGGFeatures) -> tuple[tf.Tensor, tf.Tensor]:
+        """The loss of pre-processed frames ``x`` (count, H, W, 3) and its gradient, seen through ``features``.
+
+        Each octave's terms are differentiated with respect to its pyramid level on their own,
+        finest octave first, and an octave starts only once the previous one's gradient exists; the
+        levels' gradients then flow back through the pyramid together. So only one octave's feature
+        maps are alive at once. Left to itself TensorFlow interleaved the octaves as its threads
+        finished, and its peak during an evaluation at 512x512 varied from 231 to 300 MB between
+        identical float32 runs.
+
+        Returns
+        -------
+        loss : Tensor, scalar
+        gradient : Tensor, the shape of ``x``
+        """
+        x = tf.convert_to_tensor(x, tf.float32)
+        with tf.GradientTape() as pyramid_tape:
+            pyramid_tape.watch(x)
+            image = tf.clip_by_value(x, self.lower, self.upper)
+            levels = gaussian_pyramid(image, self.octaves, self.padding)
+            others = self._other_terms(x, image)
+        total, level_grads = others, []
+        for octave, level in enumerate(levels):
+            with tf.control_dependencies(level_grads[-1:]):
+                level = tf.identity(level)
+            with tf.GradientTape() as tape:
+                tape.watch(level)
+                terms = [t for t in self.terms if t.octave == octave]
+                tensors = octave_taps(level, self.taps[octave], self.padding, features)
+                loss = tf.constant(0.0)
+                for term, tensor in zip(terms, tensors):
+                    loss += term.weight * term.statistic.loss(tensor, term.target)
+            level_grads.append(tape.gradient(loss, level))
+            total += loss
+        grad = pyramid_tape.gradient([others, *levels], x, output_gradients=[tf.ones_like(others), *level_grads])
+        return total, grad
+
+    def compile(self, features: VGGFeatures):
+        """:meth:`loss_and_grad` through ``features`` as a ``tf.function`` of ``x`` alone."""
+        return tf.function(lambda x: self.loss_and_grad(x, features), reduce_retracing=True)
