@@ -32,7 +32,7 @@ def test_bfloat16_loss_and_gradient_follow_float32(hed, gravel_small):
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small, precision):
-    config = SynthConfig(width=96, height=96, octaves=2, max_iter=15, random_seed=0,
+    config = SynthConfig(width=96, height=96, octaves=2, max_iter=15, random_seed=0, schedule="joint",
                          precision=precision)
     synth = synthesizer([gravel_small], hed, config)
     start = float(synth.loss_and_grad(tf.constant(synth.x0))[0])
@@ -43,11 +43,12 @@ def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small, precision):
     assert synth.to_frames(result.x).shape == (1, 96, 96, 3)
 
 
-@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_same_seed_same_result(tiny, noise_source, precision):
+@pytest.mark.parametrize("precision, loss, spectrum", [("float32", "gram", 0.0), ("bfloat16", "gram", 0.0),
+                                                      ("float32", "sw", 0.0), ("bfloat16", "sw", 1.0)])
+def test_same_seed_same_result(tiny, noise_source, precision, loss, spectrum):
     def run(seed):
-        config = SynthConfig(width=32, height=32, octaves=1, layers=["2"], max_iter=5,
-                             random_seed=seed, precision=precision)
+        config = SynthConfig(width=32, height=32, octaves=1, layers=["2"], max_iter=5, redraw_every=2 * (loss == "sw"),
+                             random_seed=seed, precision=precision, loss=loss, spectrum_weight=spectrum)
         synth = synthesizer([noise_source], tiny, config)
         return synth.to_frames(synth.run().x)
 
@@ -60,7 +61,7 @@ def test_a_stalled_bfloat16_run_finishes_in_float32(tiny, noise_source):
     # Rounded features make the bfloat16 loss flat below some step size: L-BFGS-B stops there
     # (after about 90 iterations here), and float32 takes the remaining iterations on.
     config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=200,
-                         random_seed=0, precision="bfloat16")
+                         random_seed=0, precision="bfloat16", schedule="joint", optimizer="scipy")
     synth = synthesizer([noise_source], tiny, config)
     seen, notes = [], []
     result = synth.run(lambda i, x, loss: seen.append(i), notes.append)
@@ -108,7 +109,7 @@ def test_affine_invariant_needs_two_sources(hed, gravel_small):
 
 def test_colour_term_removes_colour_speckle_from_a_grey_texture(hed, gravel_small):
     def colourfulness(weight):
-        config = SynthConfig(width=96, height=96, octaves=2, max_iter=80, random_seed=2,
+        config = SynthConfig(width=96, height=96, octaves=2, max_iter=80, random_seed=2, schedule="joint",
                              colour_weight=weight)
         synth = synthesizer([gravel_small], hed, config)
         return synth.to_frames(synth.run().x)[0].astype(float).std(axis=-1).mean()

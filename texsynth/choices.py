@@ -4,10 +4,15 @@ Commands build their parsers from these, so ``--help`` and flag errors answer wi
 numerical stack; library modules import them to validate their configurations.
 """
 
-__all__ = ["DISTANCE_TYPES", "JOIN_MODES", "PADDINGS", "PRECISIONS", "SEED_KINDS", "WEIGHT_NAMES", "DREAM_LAYERS"]
+__all__ = ["DISTANCE_TYPES", "JOIN_MODES", "PADDINGS", "PRECISIONS", "SEED_KINDS", "WEIGHT_NAMES", "DREAM_LAYERS", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
 
 # How several sources' statistics combine (see texsynth.stats).
 JOIN_MODES = ("average", "max", "log_euclidean", "affine_invariant")
+# The statistic matched at every layer and octave (see texsynth.stats).
+LOSSES = ("gram", "sw")
+# How synthesis visits the octaves (see texsynth.schedule) and which optimiser it runs (texsynth.optim).
+SCHEDULES = ("coarse-to-fine", "joint")
+OPTIMIZERS = ("device", "scipy")
 # Inter-frame distance of animations (see texsynth.interframe).
 DISTANCE_TYPES = ("l2", "lap1")
 # Precision of the network's feature maps (see texsynth.runtime.precision).

@@ -5,7 +5,8 @@ A term is (octave, tap, statistic, target, weight): at every pyramid octave, a t
 statistic looks (``"pixels"`` and ``"detail"``, the colour terms, or a VGG layer index) and the
 target is the joined statistic of the sources there. The loss of pre-processed frames ``x`` is
 
-    Σ_terms weight · statistic.loss(tap of clip(x), target)  +  range penalty  (+ inter-frame loss)
+    Σ_terms weight · statistic.loss(tap of clip(x), target)  +  range penalty
+        (+ inter-frame loss of an animation, + spectrum constraint)
 
 The terms see ``x`` clipped to valid colours, the image that is saved; a weak penalty pulls pixels
 that left the range back. This stands in for L-BFGS-B's box constraints, whose bookkeeping in scipy
@@ -15,7 +16,7 @@ cost 75 ms per iteration and 150 MB at 512x512, and it reaches the same loss (se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +24,7 @@ import tensorflow as tf
 from texsynth.interframe import InterframeTerm
 from texsynth.nn.pyramid import detail, gaussian_pyramid
 from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
+from texsynth.spectrum import SpectrumTerm
 from texsynth.stats.base import Statistic
 from texsynth.stats.gram import Gram
 
@@ -68,8 +70,8 @@ class Term:
     tap : str or int
         ``"pixels"``, ``"detail"`` or a VGG layer index.
     statistic : Statistic
-    target : Tensor
-        The joined statistic of the sources.
+    target : object
+        The joined statistic of the sources, prepared for the statistic's loss.
     weight : float
         Factor of the term (the colour weight or 1, times the statistic's normaliser).
     """
@@ -77,7 +79,7 @@ class Term:
     octave: int
     tap: str | int
     statistic: Statistic
-    target: tf.Tensor
+    target: Any
     weight: float
 
 
@@ -105,14 +107,17 @@ class Objective:
         The network's input mean: the valid range of pre-processed pixels is ``[-mean, 255 - mean]``.
     interframe : InterframeTerm, optional
         Ties the frames of an animation together.
+    spectrum : SpectrumTerm, optional
+        Pulls the full-size image towards the sources' Fourier modulus.
     """
 
     def __init__(self, terms: Sequence[Term], octaves: int, padding: str, mean_bgr: Sequence[float],
-                 interframe: InterframeTerm | None = None) -> None:
+                 interframe: InterframeTerm | None = None, spectrum: SpectrumTerm | None = None) -> None:
         self.terms = list(terms)
         self.octaves = octaves
         self.padding = padding
         self.interframe = interframe
+        self.spectrum = spectrum
         mean = np.asarray(mean_bgr, np.float32)
         self.lower, self.upper = tf.constant(-mean), tf.constant(255.0 - mean)
         self.taps = [[t.tap for t in self.terms if t.octave == octave] for octave in range(octaves)]
@@ -122,7 +127,8 @@ class Objective:
                      source_padding: str, padding: str, *, statistic: Statistic | None = None,
                      colour_statistic: Statistic | None = None, colour_weight: float = 1.0,
                      join_mode: str = "average", mul: float = 1.0,
-                     interframe: InterframeTerm | None = None) -> "Objective":
+                     interframe: InterframeTerm | None = None, spectrum_weight: float = 0.0,
+                     canvas: tuple[int, int] | None = None, seed: int = 0) -> "Objective":
         """Describe the sources and build the terms.
 
         Parameters
@@ -147,6 +153,12 @@ class Objective:
         mul : float
             Multiplies every target.
         interframe : InterframeTerm, optional
+        spectrum_weight : float
+            Weight of the spectrum constraint (0: none).
+        canvas : (int, int), optional
+            The output canvas's (height, width), which the spectrum term needs.
+        seed : int
+            Seed of the statistics' random parts: term ``i`` draws from ``seed + i`` (see :meth:`redraw`).
 
         Returns
         -------
@@ -170,16 +182,54 @@ class Objective:
         for index, per_term in enumerate(zip(*per_source)):
             octave, tap = divmod(index, len(taps))
             kind = kinds[tap]
-            target = kind.join([s[0].numpy() for s in per_term], join_mode) * mul
+            target = kind.scale(kind.join([s[0].numpy() for s in per_term], join_mode), mul)
             base = colour_weight if isinstance(taps[tap], str) else 1.0
-            terms.append(Term(octave, taps[tap], kind, tf.constant(target), base * kind.normaliser(target)))
-        return cls(terms, octaves, padding, features.mean_bgr, interframe)
+            terms.append(Term(octave, taps[tap], kind, kind.prepare(target, seed + index),
+                              base * kind.normaliser(target)))
+        spectrum = None
+        if spectrum_weight > 0:
+            if canvas is None:
+                raise ValueError("a spectrum term needs the canvas size")
+            spectrum = SpectrumTerm.from_sources([rgb_to_vgg(image, features.mean_bgr) for image in sources], *canvas,
+                                                 spectrum_weight)
+        return cls(terms, octaves, padding, features.mean_bgr, interframe, spectrum)
+
+    def stage(self, first_octave: int, canvas: tuple[int, int]) -> "Objective":
+        """The objective of a coarse-to-fine stage: the terms of octaves ``first_octave`` and coarser,
+        renumbered so that ``first_octave`` is the stage canvas's own octave 0.
+
+        Parameters
+        ----------
+        first_octave : int
+        canvas : (int, int)
+            The stage canvas's (height, width), for the spectrum term.
+
+        Returns
+        -------
+        Objective
+            Sharing the terms' targets (a redraw of one is a redraw of both).
+        """
+        if first_octave == 0:
+            return self
+        terms = [Term(t.octave - first_octave, t.tap, t.statistic, t.target, t.weight)
+                 for t in self.terms if t.octave >= first_octave]
+        spectrum = None if self.spectrum is None else self.spectrum.resized(*canvas)
+        mean = -self.lower.numpy()
+        return Objective(terms, self.octaves - first_octave, self.padding, mean, self.interframe, spectrum)
+
+    def redraw(self, seed: int) -> None:
+        """Draw the random parts of the terms' statistics anew (random projections); term ``i``
+        draws from ``seed + i``, so a run is reproducible."""
+        for index, term in enumerate(self.terms):
+            term.statistic.redraw(term.target, seed + index)
 
     def _other_terms(self, x: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
-        """The range penalty on ``x`` and, for several frames, the inter-frame loss of the clipped ``image``."""
+        """The range penalty on ``x``, and the inter-frame and spectrum terms of the clipped ``image``."""
         total = RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
         if self.interframe is not None:
             total += self.interframe.loss(image)
+        if self.spectrum is not None:
+            total += self.spectrum.loss(image)
         return total
 
     def loss_and_grad(self, x: tf.Tensor, features: VGGFeatures) -> tuple[tf.Tensor, tf.Tensor]:

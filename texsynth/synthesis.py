@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, PADDINGS, PRECISIONS, SEED_KINDS
+from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, PADDINGS, PRECISIONS, SCHEDULES, SEED_KINDS
 from texsynth.errors import TexsynthError
 from texsynth.interframe import InterframeTerm, interframe_targets
 from texsynth.io.images import resize_image
@@ -24,9 +24,12 @@ from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg, vgg_to_rgb
 from texsynth.nn.weights import VGGWeights
 from texsynth.objective import Objective
 from texsynth.optim.base import Callback, OptimizeResult, Optimizer
+from texsynth.optim.device_lbfgs import DeviceLBFGS
 from texsynth.optim.scipy_lbfgs import ScipyLBFGS
 from texsynth.runtime.precision import resolve_precision
+from texsynth.schedule import downsample, stage_budgets, stage_sizes, upsample
 from texsynth.seeds import make_seed
+from texsynth.stats import statistic
 
 __all__ = ["SynthConfig", "Synthesizer", "output_padding", "pool_bytes", "scale_sources"]
 
@@ -63,6 +66,11 @@ class SynthConfig:
     border: int = 0
     colour_weight: float = 1.0
     precision: str = "auto"
+    loss: str = "gram"
+    spectrum_weight: float = 0.0
+    redraw_every: int = 0
+    schedule: str = "coarse-to-fine"
+    optimizer: str = "device"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(str(layer) for layer in self.layers))
@@ -70,7 +78,8 @@ class SynthConfig:
                     "count": self.count, "mul": self.mul, "if_order": self.if_order, "if_octaves": self.if_octaves,
                     "tol": self.tol}
         non_negative = {"if_weight": self.if_weight, "if_shift": self.if_shift, "border": self.border,
-                        "colour_weight": self.colour_weight}
+                        "colour_weight": self.colour_weight, "spectrum_weight": self.spectrum_weight,
+                        "redraw_every": self.redraw_every}
         for name, value in positive.items():
             if not value > 0:
                 raise TexsynthError(f"{name} must be positive, got {value}")
@@ -83,7 +92,8 @@ class SynthConfig:
             raise TexsynthError("give a source scale or a source width, not both")
         choices = {"padding": (self.padding, PADDINGS[:2]), "join_mode": (self.join_mode, JOIN_MODES),
                    "if_distance": (self.if_distance, DISTANCE_TYPES), "seed": (self.seed, SEED_KINDS),
-                   "precision": (self.precision, PRECISIONS)}
+                   "precision": (self.precision, PRECISIONS), "loss": (self.loss, LOSSES),
+                   "schedule": (self.schedule, SCHEDULES), "optimizer": (self.optimizer, OPTIMIZERS)}
         for name, (value, allowed) in choices.items():
             if value not in allowed:
                 raise TexsynthError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
@@ -159,7 +169,7 @@ class Synthesizer:
     seed_image : ndarray, shape (H, W, 3), optional
         The starting image, where ``config.seed == "image"``.
     optimizer : Optimizer, optional
-        Default: scipy's L-BFGS-B with ``config.tol``.
+        Default: ``config.optimizer`` (L-BFGS on the device, or scipy's L-BFGS-B) with ``config.tol``.
     log : callable, optional
         Receives informational lines (target distances of an animation).
     """
@@ -170,7 +180,7 @@ class Synthesizer:
         if not sources:
             raise TexsynthError("no source images given")
         self.config = config
-        self.optimizer = optimizer or ScipyLBFGS(config.tol)
+        self.optimizer = optimizer or (ScipyLBFGS(config.tol) if config.optimizer == "scipy" else DeviceLBFGS(config.tol))
         # Keep only what the run needs: the kernels live on as constants inside the extractors, so
         # the weight file's arrays can be freed before optimisation.
         self.arch, self.weights_source, self.mean_bgr = weights.arch, weights.source, weights.mean_bgr
@@ -203,9 +213,12 @@ class Synthesizer:
             log("inter-frame target distances ("
                 f"{config.if_distance}, shift {config.if_shift:g}px): "
                 + ", ".join(f"{k}: {d:.3g}" for k, d in enumerate(targets, 1)))
+        kind = statistic(config.loss, self.random_seed)
         self.objective = Objective.from_sources(
             sources, self.exact_features, self.layers, config.octaves, config.padding, self.output_padding,
-            colour_weight=config.colour_weight, join_mode=config.join_mode, mul=config.mul, interframe=interframe)
+            statistic=kind, colour_statistic=kind, colour_weight=config.colour_weight, join_mode=config.join_mode,
+            mul=config.mul, interframe=interframe, spectrum_weight=config.spectrum_weight, canvas=self.canvas,
+            seed=self.random_seed)
 
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.x0 = rgb_to_vgg(make_seed(config.seed, config.count, *self.canvas, mean_rgb, rng, self.border,
@@ -214,33 +227,103 @@ class Synthesizer:
         self.exact_loss_and_grad = (self.loss_and_grad if self.features is self.exact_features
                                     else self.objective.compile(self.exact_features))
         self.switch_iteration: int | None = None
+        self.stages: list[dict] = []
 
     def to_frames(self, x: np.ndarray) -> np.ndarray:
         """Pre-processed canvas to output frames: RGB uint8 (count, height, width, 3), margin cropped
-        and clipped to valid colours."""
+        and clipped to valid colours. A smaller canvas (a coarse stage's) is upsampled first."""
         b = self.border
-        rgb = vgg_to_rgb(np.asarray(x, np.float32), self.mean_bgr)
+        x = np.asarray(x, np.float32)
+        if x.shape[1:3] != self.canvas:  # a coarse-to-fine stage's smaller canvas
+            x = upsample(x, self.canvas, self.output_padding)
+        rgb = vgg_to_rgb(x, self.mean_bgr)
         rgb = rgb[:, b: b + self.config.height, b: b + self.config.width]
         return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
     def run(self, callback: Callback | None = None, log: Callable[[str], None] = lambda _: None) -> OptimizeResult:
         """Optimise from the seed; ``callback(iteration, x, loss)`` sees every accepted iterate.
 
+        With the ``joint`` schedule every octave is matched at once on the full canvas. With
+        ``coarse-to-fine`` (:mod:`texsynth.schedule`) the coarsest octave's canvas is optimised
+        first, and each stage's result, upsampled, starts the next finer one; iterations are
+        numbered across stages, and ``x`` in the callback is the stage's canvas (``to_frames``
+        brings it to the output's size). ``stages`` records each stage's size and iterations.
+
+        Returns
+        -------
+        OptimizeResult
+            ``x`` is the full canvas.
+        """
+        config = self.config
+        if config.schedule == "joint" or config.octaves == 1:
+            self.stages = [{"height": self.canvas[0], "width": self.canvas[1], "octaves": config.octaves}]
+            result = self._optimise(self.objective, self.loss_and_grad, self.exact_loss_and_grad, self.x0,
+                                    config.max_iter, callback, log)
+            self.stages[0]["iterations"] = len(result.losses)
+            return result
+        sizes = stage_sizes(*self.canvas, config.octaves, self.output_padding)
+        budgets = stage_budgets(config.max_iter, len(sizes))
+        x = downsample(self.x0, len(sizes) - 1, self.output_padding)
+        total = OptimizeResult(x=x)
+        self.stages = []
+        for index, (size, budget) in enumerate(zip(sizes, budgets)):
+            first_octave = len(sizes) - 1 - index
+            objective = self.objective.stage(first_octave, size)
+            fast = objective.compile(self.features)
+            exact = fast if self.features is self.exact_features else objective.compile(self.exact_features)
+            # Upsampled, the coarser result carries no pixel-scale noise; the joint schedule's noisy
+            # start kept some at the highest frequencies, which the network barely sees (the hatching).
+            start = total.x if index == 0 else upsample(total.x, size, self.output_padding)
+            done = len(total.losses)
+            shifted = None if callback is None else lambda i, x, loss, done=done: callback(done + i, x, loss)
+            part = self._optimise(objective, fast, exact, start, budget, shifted, log, done)
+            self.stages.append({"height": size[0], "width": size[1], "octaves": config.octaves - first_octave,
+                                "iterations": len(part.losses), "seconds": sum(part.seconds)})
+            total = _joined(total, part)
+            if part.interrupted:
+                break
+        if total.x.shape[1:3] != self.canvas:
+            total.x = upsample(total.x, self.canvas, self.output_padding)
+        return total
+
+    def _optimise(self, objective: Objective, loss_and_grad, exact_loss_and_grad, x0: np.ndarray, max_iter: int,
+                  callback: Callback | None, log: Callable[[str], None], offset: int = 0) -> OptimizeResult:
+        """Run the optimiser on one canvas for ``max_iter`` iterations.
+
         A bfloat16 run that stops before ``max_iter`` without being interrupted has usually not
         converged: its loss is rounded, so below some step size it no longer falls along any
         direction and the line search gives up. The remaining iterations then run in float32 from
-        where it stopped (``switch_iteration`` records when), so the result is as finished as a
-        float32 run's and the tolerance means what it means there.
+        where it stopped (``switch_iteration`` records when, counted over the whole run), so the
+        result is as finished as a float32 run's and the tolerance means what it means there.
+
+        With ``redraw_every`` the optimiser runs that many iterations at a time, and the random
+        parts of the statistics (sliced Wasserstein's directions) are drawn anew in between: L-BFGS
+        keeps curvature pairs of one objective only, so it restarts after each redraw.
         """
-        max_iter = self.config.max_iter
-        result = self.optimizer.minimize(self.loss_and_grad, self.x0, max_iter, callback)
-        done = len(result.losses)
-        if self.features is self.exact_features or result.interrupted or done >= max_iter:
-            return result
-        self.switch_iteration = done
-        log(f"{self.precision} stopped improving after {done} iterations ({result.message}); finishing in float32")
-        shifted = None if callback is None else lambda i, x, loss: callback(done + i, x, loss)
-        rest = self.optimizer.minimize(self.exact_loss_and_grad, result.x, max_iter - done, shifted)
-        return OptimizeResult(x=rest.x, losses=result.losses + rest.losses, seconds=result.seconds + rest.seconds,
-                              evaluations=result.evaluations + rest.evaluations, reason=rest.reason,
-                              detail=rest.detail)
+        every = self.config.redraw_every
+        result = OptimizeResult(x=x0)
+        while len(result.losses) < max_iter:
+            done = len(result.losses)
+            budget = min(max_iter - done, every) if every else max_iter - done
+            shifted = None if callback is None or not done else lambda i, x, loss: callback(done + i, x, loss)
+            part = self.optimizer.minimize(loss_and_grad, result.x, budget, shifted if done else callback)
+            result = _joined(result, part)
+            if part.interrupted:
+                break
+            stalled = len(part.losses) < budget
+            if stalled and loss_and_grad is not exact_loss_and_grad:
+                self.switch_iteration = offset + len(result.losses)
+                log(f"{self.precision} stopped improving after {self.switch_iteration} iterations ({part.message}); "
+                    "finishing in float32")
+                loss_and_grad = exact_loss_and_grad
+            elif stalled and (not every or not part.losses):
+                break
+            elif every and len(result.losses) < max_iter:
+                objective.redraw(self.random_seed + offset + len(result.losses))
+        return result
+
+
+def _joined(first: OptimizeResult, then: OptimizeResult) -> OptimizeResult:
+    """One result for two runs in a row: ``then``'s iterate and stop reason, both histories."""
+    return OptimizeResult(x=then.x, losses=first.losses + then.losses, seconds=first.seconds + then.seconds,
+                          evaluations=first.evaluations + then.evaluations, reason=then.reason, detail=then.detail)

@@ -27,15 +27,18 @@ def _grey_histogram_distance(a, b):
 
 
 def test_run_writes_the_ancestors_folder(tmp_path, gravel_small, capsys):
-    code = synthesize_main(["-s", str(gravel_small), *SMALL, "-m", "20", "-n", "10", "--output-dir", str(tmp_path)])
+    code = synthesize_main(["-s", str(gravel_small), *SMALL, "-m", "40", "-n", "20", "--output-dir", str(tmp_path)])
     assert code == 0
     folder = tmp_path / "out.L2,7.o2.96x96"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "I0010_F0000.png", "I0020_F0000.png", "command.txt", "final.png", "run.json", "seed_F0000.png"]
+        "I0020_F0000.png", "I0040_F0000.png", "command.txt", "final.png", "run.json", "seed_F0000.png"]
     assert capsys.readouterr().out.strip() == str(folder / "final.png")
     run = json.loads((folder / "run.json").read_text())
-    assert run["iterations"] == 20 and len(run["loss"]) == 20 and len(run["seconds"]) == 20
-    assert run["loss"][-1] < run["loss"][0]
+    assert run["iterations"] == 40 and len(run["loss"]) == 40 and len(run["seconds"]) == 40
+    # Coarse to fine: a 48x48 stage, then the 96x96 canvas; iterations are counted across stages.
+    assert run["schedule"] == "coarse-to-fine" and run["optimizer"] == "device" and run["loss_statistic"] == "gram"
+    assert [(s["height"], s["iterations"]) for s in run["stages"]] == [(48, 20), (96, 20)]
+    assert run["loss"][-1] < run["loss"][20] and run["loss"][19] < run["loss"][0]
     assert run["weights"]["arch"] == "vgg16" and run["layers"] == {"pool1": 2, "conv3_2": 7}
     assert run["peak_memory_mb"] > 0 and run["total_seconds"] > 0 and run["random_seed"] == 1
     assert "-ow 96" in (folder / "command.txt").read_text()
@@ -121,13 +124,21 @@ def _bad_inputs(tmp_path, gravel_small):
         "two seeds": (["-s", src, "--seed", "symmetric", "--seed-image", src], 2, "contradict"),
         "png for an animation": (["-s", src, "-c", "2", "--output", str(tmp_path / "a.png")], 2, ".gif"),
         "affine with one source": (["-s", src, "-j", "affine_invariant", "-ow", "96", "-o", "2"], 1, "exactly two"),
+        "sw joined by max": (["-s", src, src, "--loss", "sw", "-j", "max", "-ow", "96", "-o", "2"], 1,
+                             "no meaning for --loss sw"),
+        "sw log-euclidean": (["-s", src, src, "--loss", "sw", "-j", "log_euclidean", "-ow", "96", "-o", "2"], 1,
+                             "no meaning for --loss sw"),
+        "unknown loss": (["-s", src, "--loss", "l2"], 2, "invalid choice"),
+        "negative spectrum weight": (["-s", src, "--spectrum-weight", "-1"], 2, "0 or more"),
+        "unknown schedule": (["-s", src, "--schedule", "fine-to-coarse"], 2, "invalid choice"),
     }
 
 
 BAD_CASES = ["missing source", "folder without images", "not an image", "truncated image", "unknown layer",
              "source too small", "output too small", "unwritable output dir", "unwritable output", "bad weights",
              "missing vgg19", "both source scalings", "zero width", "negative octaves", "two seeds",
-             "png for an animation", "affine with one source"]
+             "png for an animation", "affine with one source", "sw joined by max", "sw log-euclidean", "unknown loss",
+             "negative spectrum weight", "unknown schedule"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -210,3 +221,13 @@ def test_precision_is_chosen_and_recorded(tmp_path, gravel_small):
     with pytest.raises(SystemExit) as exit_:
         synthesize_main(["-s", str(gravel_small), *SMALL, "--precision", "float16"])
     assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize("flags", [["--loss", "sw", "-j", "average"], ["--loss", "sw", "-j", "affine_invariant"],
+                                   ["--loss", "sw", "--spectrum-weight", "0.5", "--redraw-every", "2"],
+                                   ["--schedule", "joint", "--optimizer", "scipy", "--spectrum-weight", "1"]])
+def test_every_loss_schedule_and_optimizer_runs(tmp_path, gravel_small, flags):
+    out = tmp_path / "o.png"
+    argv = ["-s", str(gravel_small), str(gravel_small), *SMALL, "-m", "4", "--output", str(out), *flags]
+    assert synthesize_main(argv) == 0
+    assert load_image(out).shape == (96, 96, 3)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from texsynth.choices import DISTANCE_TYPES, JOIN_MODES
+from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, SCHEDULES
 from texsynth.commands.args import (ArgumentParser, add_data_dir_flag, add_precision_flag, add_weights_flag,
                                     non_negative, positive)
 from texsynth.errors import TexsynthError
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from texsynth.nn.weights import VGGWeights
     from texsynth.synthesis import SynthConfig
 
-__all__ = ["SynthCommand", "build_parser", "main", "parse_command", "run"]
+__all__ = ["SynthCommand", "build_parser", "main", "parse_command", "run", "synth_config"]
 
 
 def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
@@ -81,6 +81,21 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                           "as the ancestor)")
     add_precision_flag(new, "precision of the network's convolutions: auto (bfloat16 on CPUs with AMX matrix units, "
                             "where it is 2-3x faster and halves memory; float32 elsewhere), float32, bfloat16")
+    new.add_argument("--loss", choices=LOSSES, default="gram",
+                     help="statistic matched at every layer and octave: gram (Gram matrices, the ancestor's) or sw "
+                          "(sliced Wasserstein: the whole distribution of the features along random directions)")
+    new.add_argument("--spectrum-weight", type=non_negative(float), default=0.0,
+                     help="weight of the spectrum constraint: pull the output towards the source's Fourier modulus, "
+                          "which carries long-range regularity (0: off)")
+    new.add_argument("--redraw-every", type=non_negative(int), default=0,
+                     help="with --loss sw: draw new random directions every N iterations, restarting L-BFGS "
+                          "(0: keep the first directions)")
+    new.add_argument("--schedule", choices=SCHEDULES, default="coarse-to-fine",
+                     help="coarse-to-fine: synthesise the coarsest octave first at its own size and refine, most "
+                          "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
+    new.add_argument("--optimizer", choices=OPTIMIZERS, default="device",
+                     help="device: L-BFGS in TensorFlow on the device (a GPU when there is one); scipy: scipy's "
+                          "L-BFGS-B on the host (the ancestor's)")
     new.add_argument("--frame-duration", type=positive(int), default=100, help="milliseconds per animation frame")
     new.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p
@@ -127,6 +142,24 @@ def _check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("--output .gif needs --count > 1; give a .png for a single image")
 
 
+def synth_config(args: argparse.Namespace) -> "SynthConfig":
+    """The library's configuration from parsed flags (starts TensorFlow, which the library needs)."""
+    from texsynth.runtime import start_tensorflow
+
+    start_tensorflow()
+    from texsynth.synthesis import SynthConfig
+
+    return SynthConfig(
+        width=args.output_width, height=args.output_height or args.output_width, octaves=args.octaves,
+        layers=tuple(args.layers), max_iter=args.max_iter, source_scale=args.source_scale,
+        source_width=args.source_width, padding=args.padding_mode, join_mode=args.join_mode, count=args.count,
+        mul=args.mul, if_weight=args.if_weight, if_shift=args.if_shift, if_order=args.if_order,
+        if_distance=args.if_distance_type, if_octaves=args.if_octaves, seed="image" if args.seed_image else args.seed,
+        tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
+        precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
+        redraw_every=args.redraw_every, schedule=args.schedule, optimizer=args.optimizer)
+
+
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:
     """Parse the flags and resolve them into a :class:`SynthCommand`.
 
@@ -142,19 +175,7 @@ def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[arg
     if args.join_mode == "affine_invariant" and len(sources) != 2:
         raise TexsynthError(f"join mode affine_invariant takes exactly two source images, got {len(sources)}")
 
-    from texsynth.runtime import start_tensorflow
-
-    start_tensorflow()
-    from texsynth.synthesis import SynthConfig
-
-    synth = SynthConfig(
-        width=args.output_width, height=args.output_height or args.output_width, octaves=args.octaves,
-        layers=tuple(args.layers), max_iter=args.max_iter, source_scale=args.source_scale,
-        source_width=args.source_width, padding=args.padding_mode, join_mode=args.join_mode, count=args.count,
-        mul=args.mul, if_weight=args.if_weight, if_shift=args.if_shift, if_order=args.if_order,
-        if_distance=args.if_distance_type, if_octaves=args.if_octaves, seed="image" if args.seed_image else args.seed,
-        tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
-        precision=args.precision)
+    synth = synth_config(args)
     command = SynthCommand(
         synth=synth, sources=sources, seed_image=Path(args.seed_image) if args.seed_image else None,
         weights=args.weights, data_dir=Path(args.data_dir), output=Path(args.output) if args.output else None,
@@ -254,6 +275,7 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
             layers=dict(zip(synth.layer_names, synth.layers)), random_seed=synth.random_seed, border=synth.border,
             output_padding=synth.output_padding, precision=synth.precision,
             precision_switch_iteration=synth.switch_iteration, sources=[str(s) for s in command.sources],
+            schedule=config.schedule, optimizer=config.optimizer, loss_statistic=config.loss, stages=synth.stages,
             iterations=len(result.losses), evaluations=result.evaluations, loss=result.losses,
             seconds=result.seconds, total_seconds=total, peak_memory_mb=peak_memory_mb(), stopped=result.message,
             stop_reason=result.reason.name.lower(), optimizer_detail=result.detail, interrupted=result.interrupted)

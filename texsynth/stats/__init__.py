@@ -1,6 +1,7 @@
 """The statistics that describe a texture: each module one statistic that follows
 :class:`texsynth.stats.base.Statistic` (its target from a source's features, its loss on an
-output's features, how several sources' targets join). :mod:`.gram` is the Gram matrix."""
+output's features, how several sources' targets join). :mod:`.gram` is the Gram matrix (Gatys et
+al.), :mod:`.sliced_wasserstein` the sliced Wasserstein distance (Heitz et al.)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from texsynth.stats.base import Statistic
 __all__ = ["Statistic", "statistic"]
 
 
-def statistic(name: str) -> Statistic:
-    """The statistic called ``name`` (what ``--loss`` names)."""
+def statistic(name: str, seed: int = 0) -> Statistic:
+    """The statistic that ``--loss`` calls ``name``; ``seed`` seeds its random part, if any."""
+    from texsynth.choices import LOSSES
     from texsynth.errors import TexsynthError
-    from texsynth.stats.gram import Gram
 
-    known = {"gram": Gram}
-    if name not in known:
-        raise TexsynthError(f"unknown statistic {name!r} (choose from {', '.join(known)})")
-    return known[name]()
+    if name == "gram":
+        from texsynth.stats.gram import Gram
+
+        return Gram()
+    if name == "sw":
+        from texsynth.stats.sliced_wasserstein import SlicedWasserstein
+
+        return SlicedWasserstein(seed=seed)
+    raise TexsynthError(f"unknown statistic {name!r} (choose from {', '.join(LOSSES)})")

@@ -1,14 +1,16 @@
 """What a texture statistic is: the protocol every member of :mod:`texsynth.stats` follows.
 
 A statistic summarises a layer's feature maps (or an octave's pixels) in a way that does not
-depend on where things are. The objective asks it for three things: the target that describes a
-source, how several sources' targets join into one, and the loss of an output's features against
-a target. Adding a statistic means adding a module here, nothing else.
+depend on where things are. The objective asks it for the description of a source, how several
+sources' descriptions join into one target, how ``--mul`` scales a target, a normaliser that makes
+the loss a relative error, the target in the form its loss uses (``prepare``), the loss of an
+output's features against it, and, for statistics with a random part (projections), a redraw.
+Adding a statistic means adding a module here and a line in :func:`texsynth.stats.statistic`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
 
@@ -44,8 +46,8 @@ class Statistic(Protocol):
         Tensor, shape (N, ...), float32
         """
 
-    def join(self, per_source: Sequence[np.ndarray], mode: str) -> np.ndarray:
-        """Combine the sources' statistics (each without the batch axis) into one target.
+    def join(self, per_source: Sequence[np.ndarray], mode: str) -> Any:
+        """Combine the sources' descriptions (each without the batch axis) into one target.
 
         Raises
         ------
@@ -53,9 +55,19 @@ class Statistic(Protocol):
             For a mode the statistic does not support, or a wrong number of sources for it.
         """
 
-    def normaliser(self, target: np.ndarray) -> float:
+    def scale(self, target: Any, factor: float) -> Any:
+        """The target as ``--mul`` asks: a Gram multiplied by ``factor``, or the equivalent."""
+
+    def normaliser(self, target: Any) -> float:
         """A factor that makes the loss against ``target`` a relative error of order one."""
 
-    def loss(self, features: "tf.Tensor", target: "tf.Tensor") -> "tf.Tensor":
-        """The distance of every image of a batch (N, H, W, C) from ``target``, summed over the batch
-        (a scalar, not yet multiplied by :meth:`normaliser`)."""
+    def prepare(self, target: Any, seed: int = 0) -> Any:
+        """The target in the form :meth:`loss` takes (TensorFlow constants or variables); a random
+        part is drawn from ``seed`` (as :meth:`redraw` would)."""
+
+    def loss(self, features: "tf.Tensor", state: Any) -> "tf.Tensor":
+        """The distance of every image of a batch (N, H, W, C) from the prepared target, summed over
+        the batch (a scalar, not yet multiplied by :meth:`normaliser`)."""
+
+    def redraw(self, state: Any, seed: int) -> None:
+        """Draw the statistic's random part anew (no-op for deterministic statistics)."""

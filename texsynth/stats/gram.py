@@ -19,7 +19,7 @@ from scipy import linalg
 from texsynth.choices import JOIN_MODES
 from texsynth.errors import TexsynthError
 
-__all__ = ["Gram", "gram", "gram_loss", "join_grams"]
+__all__ = ["Gram", "gram", "join_grams"]
 
 
 def gram(features: tf.Tensor) -> tf.Tensor:
@@ -55,31 +55,6 @@ def _gram(features: tf.Tensor):
 
     exact = tf.cast(flat, tf.float32)
     return tf.matmul(exact, exact, transpose_a=True) * scale, grad
-
-
-def gram_loss(grams: Sequence[tf.Tensor], targets: Sequence[tf.Tensor], weights: Sequence[float]) -> tf.Tensor:
-    """Weighted sum of squared Gram differences.
-
-    Parameters
-    ----------
-    grams : sequence of Tensor, shape (N, C, C)
-        Grams of the output (all frames), one per term (an octave and a layer).
-    targets : sequence of Tensor, shape (C, C)
-        The matching target Grams.
-    weights : sequence of float
-        Factor of each term. The synthesizer uses ``1 / sum(target ** 2)``, which makes every term a
-        relative error: independent of the scale of the network's activations, so ``--tol`` and
-        ``--if-weight`` mean the same for every weight file, and no layer drowns the others.
-
-    Returns
-    -------
-    Tensor, scalar
-        ``sum_terms weight * sum_frames ||G - T||_F^2``.
-    """
-    total = tf.constant(0.0)
-    for g, t, weight in zip(grams, targets, weights):
-        total += weight * tf.reduce_sum(tf.square(g - t))
-    return total
 
 
 def _spd_function(matrix: np.ndarray, fn, floor: float = 1e-8) -> np.ndarray:
@@ -145,9 +120,20 @@ class Gram:
         """One target Gram (C, C) from the sources' Grams, each (C, C); see :func:`join_grams`."""
         return join_grams([[t] for t in per_source], mode)[0]
 
+    def scale(self, target: np.ndarray, factor: float) -> np.ndarray:
+        """The target Gram times ``factor`` (``--mul``)."""
+        return target * factor
+
     def normaliser(self, target: np.ndarray) -> float:
         """``1 / ‖T‖²``: makes the term a relative error."""
         return 1.0 / max(float(np.sum(np.square(target))), 1e-12)
+
+    def prepare(self, target: np.ndarray, seed: int = 0) -> tf.Tensor:
+        """The target as a constant of the loss."""
+        return tf.constant(target)
+
+    def redraw(self, state: tf.Tensor, seed: int) -> None:
+        """Nothing: a Gram has no random part."""
 
     def loss(self, features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
         """``Σ_frames ‖G − T‖²`` of a batch of feature maps (N, H, W, C) against a target (C, C)."""

@@ -1,0 +1,64 @@
+"""The textures the quality benchmark runs on: public-domain photographs of stochastic, regular and
+mixed textures, none of them in examples/.
+
+They come from the Debian package ``ufoai-textures`` (UFO: Alien Invasion, version 2.5-2), whose
+copyright file lists each of the files below under "License: public-domain" ("These files were
+granted to the public domain"; authors such as Nobiax, Yughues and the Golgotha Public Domain Data).
+Nothing is committed: ``ensure`` downloads the package with apt (the only network this project's
+machines have), takes the listed files out of its ``0textures.pk3`` archive and keeps them in a
+cache folder (``benchmarks/.textures``, ignored by git).
+
+    python benchmarks/textures.py [FOLDER]      # fetch them now
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+PACKAGE = "ufoai-textures"
+ARCHIVE = "usr/share/games/ufoai/base/0textures.pk3"
+
+# name -> path in the archive and the kind of texture (stochastic: no order; regular: a repeating
+# layout; mixed: elements with some order).
+TEXTURES = {
+    "asphalt": {"path": "textures/tex_buildings/floor005.png", "kind": "stochastic"},
+    "dirt": {"path": "textures/tex_nature/dirt002.png", "kind": "stochastic"},
+    "grass": {"path": "textures/tex_nature/jungle002.png", "kind": "stochastic"},
+    "stone": {"path": "textures/tex_nature/stone001.png", "kind": "stochastic"},
+    "sand": {"path": "textures/tex_nature/desert009.png", "kind": "mixed"},
+    "paving": {"path": "textures/tex_buildings/paving001.png", "kind": "mixed"},
+    "rock": {"path": "textures/tex_nature/rock017.png", "kind": "mixed"},
+    "planks": {"path": "textures/tex_buildings/floor_wood01.png", "kind": "regular"},
+    "panels": {"path": "textures/tex_buildings/metal01.png", "kind": "regular"},
+    "rows": {"path": "textures/tex_nature/potatoes.png", "kind": "regular"},
+}
+
+__all__ = ["TEXTURES", "ensure"]
+
+
+def ensure(folder: Path) -> Path:
+    """Make sure ``folder`` holds every texture as ``NAME.png``; fetch the package if not."""
+    folder = Path(folder)
+    if all((folder / f"{name}.png").exists() for name in TEXTURES):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True, capture_output=True)
+        deb = next(Path(tmp).glob(f"{PACKAGE}_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
+        with zipfile.ZipFile(Path(tmp) / "x" / ARCHIVE) as pk3:
+            for name, entry in TEXTURES.items():
+                (folder / f"{name}.png").write_bytes(pk3.read(entry["path"]))
+        (folder / "LICENSE.txt").write_text(
+            f"Taken from the Debian package {PACKAGE} (UFO: Alien Invasion). Its copyright file lists "
+            "these files under 'License: public-domain':\n"
+            + "".join(f"  {name}.png <- base/{entry['path']}\n" for name, entry in TEXTURES.items()))
+    return folder
+
+
+if __name__ == "__main__":
+    print(ensure(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / ".textures"))

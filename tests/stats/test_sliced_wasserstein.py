@@ -1,0 +1,118 @@
+"""The sliced Wasserstein statistic: known answers, quantile resampling, joins, redraws, gradient."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from texsynth.errors import TexsynthError
+from texsynth.stats.sliced_wasserstein import SlicedWasserstein, resample_sorted, sliced_wasserstein, sort_last
+
+
+def test_a_distribution_against_itself_is_zero_and_against_a_shift_is_the_shift_squared():
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.normal(size=(500, 1)).astype(np.float32))
+    one = tf.constant([[1.0]])
+    assert float(sliced_wasserstein(a, a, one)) == 0.0
+    assert float(sliced_wasserstein(a, a + 3.0, one)) == pytest.approx(9.0, rel=1e-5)
+    # In several dimensions a shift s moves the projection on unit v by v.s: the mean of (v.s)^2.
+    b = tf.constant(rng.normal(size=(400, 3)).astype(np.float32))
+    directions = rng.normal(size=(3, 8))
+    directions /= np.linalg.norm(directions, axis=0)
+    shift = np.array([1.0, -2.0, 0.5], np.float32)
+    expected = np.mean((directions.T @ shift) ** 2)
+    value = sliced_wasserstein(b + shift, b, tf.constant(directions, tf.float32))
+    assert float(value) == pytest.approx(expected, rel=1e-4)
+
+
+def test_quantile_resampling_between_pixel_counts():
+    values = tf.constant(np.arange(4, dtype=np.float32))  # quantiles at 1/8, 3/8, 5/8, 7/8
+    np.testing.assert_allclose(resample_sorted(values, 2).numpy(), [0.5, 2.5])  # at 1/4 and 3/4
+    # Eight quantiles at 1/16, 3/16, ...: 1/16 lies below the first source quantile (held there).
+    np.testing.assert_allclose(resample_sorted(values, 8).numpy(), [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3], atol=1e-6)
+    np.testing.assert_array_equal(resample_sorted(values, 4).numpy(), values.numpy())
+    # A large sample of a uniform distribution, resampled to a few points, gives its quantiles.
+    many = tf.constant(np.sort(np.random.default_rng(1).uniform(0, 1, 20000)).astype(np.float32))
+    np.testing.assert_allclose(resample_sorted(many, 5).numpy(), [0.1, 0.3, 0.5, 0.7, 0.9], atol=0.01)
+
+
+def _features(seed, n=6, c=4, shift=0.0):
+    return tf.constant(np.random.default_rng(seed).normal(shift, 1, (1, n, n, c)).astype(np.float32))
+
+
+def _state(sources, mode="average", seed=0):
+    stat = SlicedWasserstein(seed=seed)
+    target = stat.join([stat.describe(s)[0].numpy() for s in sources], mode)
+    return stat, stat.prepare(target)
+
+
+def test_loss_is_zero_on_the_source_and_grows_with_a_shift():
+    source = _features(0)
+    stat, state = _state([source])
+    assert float(stat.loss(source, state)) == pytest.approx(0.0, abs=1e-10)
+    # The same vectors shifted by (1, 1, 1, 1): each projection moves by v.s, whose mean square is |s|^2 / C = 1.
+    assert float(stat.loss(_features(0, shift=1.0), state)) == pytest.approx(1.0, rel=0.3)
+    assert state.directions.shape == (4, 16)  # at least MIN_DIRECTIONS
+
+
+def test_joins_pool_or_average_quantiles_and_refuse_the_rest():
+    low, high = _features(1, shift=-2.0), _features(2, shift=2.0)
+    stat, pooled = _state([low, high], "average")
+    _, mid = _state([low, high], "affine_invariant")
+    # The pooled distribution is bimodal; the barycentre sits in the middle, around 0.
+    middle = _features(3)
+    assert float(stat.loss(middle, mid)) < float(stat.loss(middle, pooled))
+    mixture = tf.concat([low[:, :3], high[:, 3:]], axis=1)
+    assert float(stat.loss(mixture, pooled)) < float(stat.loss(mixture, mid))
+    for mode in ("max", "log_euclidean"):
+        with pytest.raises(TexsynthError, match="no meaning for --loss sw"):
+            stat.join([np.zeros((4, 4))] * 2, mode)
+    with pytest.raises(TexsynthError, match="exactly two"):
+        stat.join([np.zeros((4, 4))] * 3, "affine_invariant")
+
+
+def test_redraw_changes_the_directions_reproducibly():
+    stat, state = _state([_features(4)])
+    first = state.directions.numpy().copy()
+    stat.redraw(state, 5)
+    second = state.directions.numpy().copy()
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(np.linalg.norm(second, axis=0), 1.0, rtol=1e-5)
+    stat.redraw(state, 0)
+    np.testing.assert_array_equal(state.directions.numpy(), first)
+
+
+def test_gradient_matches_finite_differences():
+    stat, state = _state([_features(5)])
+    x = _features(6)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = stat.loss(x, state)
+    grad = tape.gradient(value, x).numpy()
+    v = np.random.default_rng(7).normal(size=x.shape).astype(np.float32)
+    v /= np.linalg.norm(v)
+    eps = 1e-2
+    numeric = (float(stat.loss(x + eps * v, state)) - float(stat.loss(x - eps * v, state))) / (2 * eps)
+    assert float(np.sum(grad * v)) == pytest.approx(numeric, rel=0.02, abs=1e-5)
+
+
+def test_mul_scales_the_features_like_a_gram():
+    stat = SlicedWasserstein()
+    target = stat.join([np.ones((3, 2), np.float32)], "average")
+    np.testing.assert_allclose(stat.scale(target, 4.0).samples[0], 2.0)
+    assert stat.normaliser(target) == pytest.approx(1.0)  # C / mean |f|^2 = 2 / 2
+
+
+def test_host_and_device_sorts_agree_with_their_gradients():
+    x = tf.constant(np.random.default_rng(8).normal(size=(2, 3, 50)).astype(np.float32))
+    weights = tf.constant(np.random.default_rng(9).normal(size=(2, 3, 50)).astype(np.float32))
+    values, grads = [], []
+    for on_host in (True, False):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = sort_last(x, on_host)
+            total = tf.reduce_sum(out * weights)
+        values.append(out.numpy())
+        grads.append(tape.gradient(total, x).numpy())
+    np.testing.assert_array_equal(values[0], np.sort(x.numpy(), axis=-1))
+    np.testing.assert_array_equal(values[0], values[1])
+    np.testing.assert_allclose(grads[0], grads[1])

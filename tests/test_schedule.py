@@ -1,0 +1,54 @@
+"""The coarse-to-fine schedule: stage sizes and budgets, resampling, and a whole run."""
+
+import numpy as np
+import pytest
+
+from texsynth.schedule import downsample, stage_budgets, stage_sizes, upsample
+from texsynth.synthesis import SynthConfig
+from tests.conftest import synthesizer
+
+
+def test_stages_follow_the_canvas_pyramid():
+    assert stage_sizes(512, 256, 4, "wrap") == [(64, 32), (128, 64), (256, 128), (512, 256)]
+    assert stage_sizes(100, 100, 3, "same") == [(25, 25), (50, 50), (100, 100)]
+    assert stage_sizes(532, 532, 2, "valid") == [(264, 264), (532, 532)]
+
+
+@pytest.mark.parametrize("max_iter, stages", [(500, 4), (300, 3), (7, 4), (3, 4), (10, 1), (100, 6)])
+def test_budgets_add_up_and_give_every_stage_a_share(max_iter, stages):
+    budgets = stage_budgets(max_iter, stages)
+    assert sum(budgets) == max_iter and len(budgets) == stages
+    if max_iter >= stages:
+        assert min(budgets) >= 1
+
+
+def test_resampling_a_wrapped_canvas_keeps_it_periodic():
+    rng = np.random.default_rng(0)
+    small = rng.normal(size=(1, 16, 16, 3)).astype(np.float32)
+    big = upsample(small, (32, 32), "wrap")
+    assert big.shape == (1, 32, 32, 3)
+    # The seam between the last and the first column is no rougher than any other column step.
+    steps = np.abs(np.diff(np.concatenate([big, big[:, :, :1]], axis=2), axis=2)).mean(axis=(0, 1, 3))
+    assert steps[-1] < 2 * np.median(steps)
+    np.testing.assert_allclose(downsample(big, 1, "wrap").mean(), big.mean(), atol=1e-4)
+    assert upsample(small, (20, 24), "same").shape == (1, 20, 24, 3)
+
+
+def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_c(tiny, noise_source):
+    config = SynthConfig(width=32, height=32, octaves=3, layers=["2", "4"], max_iter=20, random_seed=2,
+                         precision="float32")
+    synth = synthesizer([noise_source], tiny, config)
+    seen = []
+    result = synth.run(lambda i, x, loss: seen.append((i, np.asarray(x).shape[1:3])))
+    assert [i for i, _ in seen] == list(range(1, 21)) and len(result.losses) == 20
+    assert [(s["height"], s["iterations"]) for s in synth.stages] == [(8, 8), (16, 6), (32, 6)]
+    assert seen[0][1] == (8, 8) and seen[-1][1] == (32, 32) and result.x.shape == synth.x0.shape
+    assert synth.to_frames(np.zeros((1, 8, 8, 3), np.float32)).shape == (1, 32, 32, 3)
+
+    def stop_at_ten(i, x, loss):
+        if i == 10:
+            raise KeyboardInterrupt
+
+    again = synthesizer([noise_source], tiny, config)
+    interrupted = again.run(stop_at_ten)
+    assert interrupted.interrupted and len(interrupted.losses) == 10 and interrupted.x.shape == again.x0.shape
