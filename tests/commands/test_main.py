@@ -24,7 +24,7 @@ def test_no_command_is_a_usage_error(capsys):
 
 def test_unknown_command(capsys):
     assert main(["paint"]) == 2
-    assert capsys.readouterr().err.strip() == "texsynth: error: unknown command 'paint' (choose from synth, dream, cppn, vae)"
+    assert capsys.readouterr().err.strip() == "texsynth: error: unknown command 'paint' (choose from synth, dream, cppn, vae, batch)"
 
 
 def test_user_errors_become_one_line_and_status_1(capsys):

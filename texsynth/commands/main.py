@@ -21,6 +21,7 @@ COMMANDS = {
     "dream": "texsynth.commands.dream",
     "cppn": "texsynth.commands.cppn",
     "vae": "texsynth.commands.vae",
+    "batch": "texsynth.commands.batch",
 }
 
 USAGE = """usage: texsynth COMMAND [ARGS ...]
@@ -30,6 +31,7 @@ commands:
   dream    DeepDream: amplify what a VGG layer sees in an image
   cppn     draw patterns with a compositional pattern-producing network
   vae      train and sample a small convolutional VAE
+  batch    render many textures from a CSV of jobs, on local workers or a Ray cluster
 
 Run `texsynth COMMAND --help` for a command's flags."""
 
