@@ -70,9 +70,10 @@ def test_wrapped_output_loss_ignores_where_the_tile_starts(tiny, noise_source):
 
 
 def test_detail_terms_are_part_of_the_loss(tiny, noise_source):
-    with_colour = synthesizer([noise_source], tiny, SynthConfig(width=32, height=32, octaves=2, layers=["2"]))
+    with_colour = synthesizer([noise_source], tiny, SynthConfig(width=32, height=32, octaves=2, layers=["2"],
+                                                                loss="gram"))
     without = synthesizer([noise_source], tiny, SynthConfig(width=32, height=32, octaves=2, layers=["2"],
-                                                            colour_weight=0))
+                                                            colour_weight=0, loss="gram"))
     terms = with_colour.objective.terms
     assert len(terms) == 2 * 3 and len(without.objective.terms) == 2
     assert [t.tap for t in terms[:3]] == ["pixels", "detail", 2] and [t.octave for t in terms] == [0] * 3 + [1] * 3

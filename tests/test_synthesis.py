@@ -61,7 +61,7 @@ def test_a_stalled_bfloat16_run_finishes_in_float32(tiny, noise_source):
     # Rounded features make the bfloat16 loss flat below some step size: L-BFGS-B stops there
     # (after about 90 iterations here), and float32 takes the remaining iterations on.
     config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=200,
-                         random_seed=0, precision="bfloat16", schedule="joint", optimizer="scipy")
+                         random_seed=0, precision="bfloat16", schedule="joint", optimizer="scipy", loss="gram")
     synth = synthesizer([noise_source], tiny, config)
     seen, notes = [], []
     result = synth.run(lambda i, x, loss: seen.append(i), notes.append)

@@ -66,7 +66,7 @@ class SynthConfig:
     border: int = 0
     colour_weight: float = 1.0
     precision: str = "auto"
-    loss: str = "gram"
+    loss: str = "sw"
     spectrum_weight: float = 0.0
     redraw_every: int = 0
     schedule: str = "coarse-to-fine"

@@ -36,7 +36,7 @@ def test_run_writes_the_ancestors_folder(tmp_path, gravel_small, capsys):
     run = json.loads((folder / "run.json").read_text())
     assert run["iterations"] == 40 and len(run["loss"]) == 40 and len(run["seconds"]) == 40
     # Coarse to fine: a 48x48 stage, then the 96x96 canvas; iterations are counted across stages.
-    assert run["schedule"] == "coarse-to-fine" and run["optimizer"] == "device" and run["loss_statistic"] == "gram"
+    assert run["schedule"] == "coarse-to-fine" and run["optimizer"] == "device" and run["loss_statistic"] == "sw"
     assert [(s["height"], s["iterations"]) for s in run["stages"]] == [(48, 20), (96, 20)]
     assert run["loss"][-1] < run["loss"][20] and run["loss"][19] < run["loss"][0]
     assert run["weights"]["arch"] == "vgg16" and run["layers"] == {"pool1": 2, "conv3_2": 7}

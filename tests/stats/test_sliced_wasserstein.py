@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.stats.sliced_wasserstein import SlicedWasserstein, resample_sorted, sliced_wasserstein, sort_last
+from texsynth.stats.sliced_wasserstein import (SlicedWasserstein, resample_sorted, sliced_wasserstein, sort_last,
+                                                sorting_order)
 
 
 def test_a_distribution_against_itself_is_zero_and_against_a_shift_is_the_shift_squared():
@@ -116,3 +117,12 @@ def test_host_and_device_sorts_agree_with_their_gradients():
     np.testing.assert_array_equal(values[0], np.sort(x.numpy(), axis=-1))
     np.testing.assert_array_equal(values[0], values[1])
     np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_sorting_order_sorts_floats_of_every_sign_stably():
+    values = np.array([[0.5, -1.0, 0.0, -0.0, 3.0, -1.0, np.float32(1e-30), -2.5e10]], np.float32)
+    order = sorting_order(values)
+    np.testing.assert_array_equal(np.take_along_axis(values, order, -1), np.sort(values, -1))
+    np.testing.assert_array_equal(order[0, :2], [7, 1])  # -2.5e10, then the first -1.0 before the second
+    rng_values = np.random.default_rng(3).normal(size=(2, 5, 300)).astype(np.float32)
+    np.testing.assert_array_equal(sorting_order(rng_values), np.argsort(rng_values, axis=-1, kind="stable"))

@@ -81,9 +81,10 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                           "as the ancestor)")
     add_precision_flag(new, "precision of the network's convolutions: auto (bfloat16 on CPUs with AMX matrix units, "
                             "where it is 2-3x faster and halves memory; float32 elsewhere), float32, bfloat16")
-    new.add_argument("--loss", choices=LOSSES, default="gram",
-                     help="statistic matched at every layer and octave: gram (Gram matrices, the ancestor's) or sw "
-                          "(sliced Wasserstein: the whole distribution of the features along random directions)")
+    new.add_argument("--loss", choices=LOSSES, default="sw",
+                     help="statistic matched at every layer and octave: sw (sliced Wasserstein: the whole "
+                          "distribution of the features along random directions) or gram (Gram matrices, the "
+                          "ancestor's)")
     new.add_argument("--spectrum-weight", type=non_negative(float), default=0.0,
                      help="weight of the spectrum constraint: pull the output towards the source's Fourier modulus, "
                           "which carries long-range regularity (0: off)")

@@ -32,7 +32,7 @@ import tensorflow as tf
 from texsynth.errors import TexsynthError
 
 __all__ = ["MAX_SAMPLES", "MIN_DIRECTIONS", "SlicedWasserstein", "SWState", "SWTarget", "resample_sorted",
-           "sliced_wasserstein", "sort_last"]
+           "sliced_wasserstein", "sort_last", "sorting_order"]
 
 # A source's feature vectors kept to describe its distribution: a random subset beyond this many
 # (quantile functions of 32k samples are exact to a fraction of a percent; the whole of a 1024x1024
@@ -47,15 +47,28 @@ JOINS = ("average", "affine_invariant")
 def sort_last(values: tf.Tensor, on_host: bool) -> tf.Tensor:
     """Sort along the last axis, differentiably (a gather by the sorting permutation).
 
-    TensorFlow's CPU sort goes through its top-k kernel, several times slower than numpy's
-    argsort (150 ms against 12-65 ms for 16 x 65536 values on this project's machines): on a CPU
-    the permutation comes from numpy. On a GPU TensorFlow's own sort runs on the device.
+    TensorFlow's CPU sort goes through its top-k kernel, several times slower than numpy (150 ms
+    for 16 x 65536 values on one of this project's machines): on a CPU the permutation comes from
+    numpy (:func:`sorting_order`). On a GPU TensorFlow's own sort runs on the device.
     """
     if not on_host:
         return tf.sort(values, axis=-1)
-    order = tf.numpy_function(lambda a: np.argsort(a, axis=-1).astype(np.int32), [values], tf.int32, stateful=False)
+    order = tf.numpy_function(sorting_order, [values], tf.int32, stateful=False)
     order = tf.ensure_shape(order, values.shape)
     return tf.gather(values, order, axis=-1, batch_dims=len(values.shape) - 1)
+
+
+def sorting_order(values: np.ndarray) -> np.ndarray:
+    """The permutation that sorts float32 ``values`` along the last axis (ties by position).
+
+    Each value's bits, mapped to an integer of the same order, go into the high half of an int64
+    whose low half is the position; sorting those with numpy's vectorised integer sort and keeping
+    the low halves took 46 ms for 16 x 65536 values where ``np.argsort`` took 65 ms.
+    """
+    bits = np.ascontiguousarray(values, np.float32).view(np.int32)
+    key = (bits ^ ((bits >> 31) & 0x7FFFFFFF)).astype(np.int64)
+    packed = (key << 32) | np.arange(values.shape[-1], dtype=np.int64)
+    return (np.sort(packed, axis=-1) & 0xFFFFFFFF).astype(np.int32)
 
 
 def resample_sorted(values: tf.Tensor, count: int) -> tf.Tensor:
