@@ -35,20 +35,21 @@ def test_resampling_a_wrapped_canvas_keeps_it_periodic():
 
 
 def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_c(tiny, noise_source):
-    config = SynthConfig(width=32, height=32, octaves=3, layers=["2", "4"], max_iter=20, random_seed=2,
+    config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=20, random_seed=2,
                          precision="float32")
     synth = synthesizer([noise_source], tiny, config)
     seen = []
     result = synth.run(lambda i, x, loss: seen.append((i, np.asarray(x).shape[1:3])))
     assert [i for i, _ in seen] == list(range(1, 21)) and len(result.losses) == 20
-    assert [(s["height"], s["iterations"]) for s in synth.stages] == [(8, 8), (16, 6), (32, 6)]
-    assert seen[0][1] == (8, 8) and seen[-1][1] == (32, 32) and result.x.shape == synth.x0.shape
-    assert synth.to_frames(np.zeros((1, 8, 8, 3), np.float32)).shape == (1, 32, 32, 3)
+    assert [(s["height"], s["iterations"]) for s in synth.stages] == [(16, 10), (32, 10)]
+    assert seen[0][1] == (16, 16) and seen[-1][1] == (32, 32) and result.x.shape == synth.x0.shape
+    assert synth.to_frames(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 32, 32, 3)
 
-    def stop_at_ten(i, x, loss):
-        if i == 10:
+    def stop_at_twelve(i, x, loss):
+        if i == 12:
             raise KeyboardInterrupt
 
     again = synthesizer([noise_source], tiny, config)
-    interrupted = again.run(stop_at_ten)
-    assert interrupted.interrupted and len(interrupted.losses) == 10 and interrupted.x.shape == again.x0.shape
+    interrupted = again.run(stop_at_twelve)
+    assert interrupted.interrupted and len(interrupted.losses) == 12 and interrupted.x.shape == again.x0.shape
+    assert [s["iterations"] for s in again.stages] == [10, 2]

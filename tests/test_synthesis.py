@@ -44,7 +44,7 @@ def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small, precision):
 
 
 @pytest.mark.parametrize("precision, loss, spectrum", [("float32", "gram", 0.0), ("bfloat16", "gram", 0.0),
-                                                      ("float32", "sw", 0.0), ("bfloat16", "sw", 1.0)])
+                                                      ("bfloat16", "sw", 1.0)])
 def test_same_seed_same_result(tiny, noise_source, precision, loss, spectrum):
     def run(seed):
         config = SynthConfig(width=32, height=32, octaves=1, layers=["2"], max_iter=5, redraw_every=2 * (loss == "sw"),

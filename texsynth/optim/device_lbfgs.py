@@ -55,16 +55,19 @@ class DeviceLBFGS:
         self.tol = tol
         self.history = history
         self.typical_step = typical_step
+        self._cache: dict = {}
 
-    def minimize(self, loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int,
-                 callback: Callback | None = None) -> OptimizeResult:
-        """Minimise from ``x0`` for at most ``max_iter`` iterations (Ctrl-C keeps the latest iterate)."""
-        shape, n, m = x0.shape, int(np.prod(x0.shape)), self.history
+    def _compiled(self, loss_and_grad: LossAndGrad, shape: tuple[int, ...]):
+        """The state variables and the compiled iteration for a loss and a shape, built once: a
+        schedule's redraws and restarts reuse them instead of tracing the iteration again."""
+        key = (loss_and_grad, shape)
+        if key in self._cache:
+            return self._cache[key]
+        n, m = int(np.prod(shape)), self.history
         unit = self.typical_step * np.sqrt(n)
-        x = tf.Variable(tf.constant(x0, tf.float32))
-        loss, grad = loss_and_grad(x.read_value())
-        f = tf.Variable(tf.cast(loss, tf.float32))
-        g = tf.Variable(tf.reshape(grad, [-1]))
+        x = tf.Variable(tf.zeros(shape))
+        f = tf.Variable(0.0)
+        g = tf.Variable(tf.zeros((n,)))
         pairs_s = tf.Variable(tf.zeros((m, n)))
         pairs_y = tf.Variable(tf.zeros((m, n)))
         rho = tf.Variable(tf.zeros((m,)))
@@ -131,6 +134,23 @@ class DeviceLBFGS:
                                   tf.where(tf.reduce_max(tf.abs(new_g)) * unit <= self.tol, 2, 0))
             return f.read_value(), status, trial
 
+        def restart(x0: np.ndarray) -> None:
+            """Start from ``x0`` with no curvature pairs."""
+            x.assign(tf.constant(x0, tf.float32))
+            loss, grad = loss_and_grad(x.read_value())
+            f.assign(tf.cast(loss, tf.float32))
+            g.assign(tf.reshape(grad, [-1]))
+            stored.assign(0)
+            head.assign(0)
+
+        self._cache[key] = (x, restart, step)
+        return self._cache[key]
+
+    def minimize(self, loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int,
+                 callback: Callback | None = None) -> OptimizeResult:
+        """Minimise from ``x0`` for at most ``max_iter`` iterations (Ctrl-C keeps the latest iterate)."""
+        x, restart, step = self._compiled(loss_and_grad, tuple(x0.shape))
+        restart(x0)
         result = OptimizeResult(x=x0, evaluations=1)
         last = time.perf_counter()
         try:
