@@ -1,15 +1,18 @@
-"""Seconds per L-BFGS-B iteration and peak memory of texture synthesis, beside the ancestor's design.
+"""Seconds per L-BFGS iteration and peak memory of texture synthesis, beside the ancestor's design.
 
 Runs the real optimiser on examples/gravel.jpg at the defaults (4 octaves, layers 2 7, valid padding,
-the bundled weights) at each size, for texsynth's defaults (bfloat16 maps on a CPU with AMX, float32
-elsewhere), for the ancestor's design rebuilt on Keras 3 (benchmarks/ancestor.py) and for texsynth
-in float32, each setting in a fresh process so peak memory is its own. Settings take turns over
+the bundled weights) at each size, on the full canvas (``--schedule joint``: an iteration of the
+coarse-to-fine schedule costs what its stage's size costs), for texsynth's defaults (sliced
+Wasserstein, L-BFGS on the device; bfloat16 maps on a CPU with AMX, float32 elsewhere), for other
+settings of texsynth (``--loss gram``, ``--optimizer scipy``, a spectrum term, float32, a margin)
+and for the ancestor's design rebuilt on Keras 3 (benchmarks/ancestor.py), each setting in a fresh
+process so peak memory is its own. Settings take turns over
 ``--rounds`` rounds, so a machine that slows down for a while hurts all alike; the figure of a
 setting is the median over all its timed iterations. Prints one line per setting and the ratios to
 the ancestor's design, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
-                                         [--designs texsynth ancestor float32 margin]
+                                         [--designs texsynth gram spectrum scipy ancestor float32 margin]
 """
 
 from __future__ import annotations
@@ -25,10 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "gravel.jpg"
 
-# texsynth's settings per design: its defaults; its defaults in float32 (what a CPU without AMX
-# runs); and its earlier default, a flat canvas with a 16 px margin instead of one that wraps around.
-DESIGN_OPTIONS = {"texsynth": {}, "float32": {"precision": "float32"}, "margin": {"border": 16}}
-LABELS = {"texsynth": "texsynth defaults", "ancestor": "ancestor's design", "float32": "texsynth --precision float32",
+# texsynth's settings per design, all on the full canvas: its defaults; the Gram statistic; a spectrum
+# term; scipy's optimiser on the defaults' objective; float32 (what a CPU without AMX runs); and an
+# earlier default, a flat canvas with a 16 px margin instead of one that wraps around.
+JOINT = {"schedule": "joint"}
+DESIGN_OPTIONS = {"texsynth": JOINT, "gram": {**JOINT, "loss": "gram"},
+                  "spectrum": {**JOINT, "spectrum_weight": 0.1}, "scipy": {**JOINT, "optimizer": "scipy"},
+                  "float32": {**JOINT, "precision": "float32"}, "margin": {**JOINT, "border": 16}}
+LABELS = {"texsynth": "texsynth defaults (sw, device)", "ancestor": "ancestor's design",
+          "gram": "texsynth --loss gram", "spectrum": "texsynth --spectrum-weight 0.1",
+          "scipy": "texsynth --optimizer scipy", "float32": "texsynth --precision float32",
           "margin": "texsynth --border 16"}
 
 
@@ -108,7 +117,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=8, help="timed iterations per run")
     parser.add_argument("--warmup", type=int, default=3, help="iterations run before timing")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, taking turns")
-    parser.add_argument("--designs", nargs="+", default=["texsynth", "ancestor", "float32"], choices=list(LABELS),
+    parser.add_argument("--designs", nargs="+", default=["texsynth", "gram", "scipy", "ancestor"], choices=list(LABELS),
                         help="float32: texsynth with --precision float32 (the same as the defaults on a CPU without "
                              "AMX); margin: texsynth with --border 16, a flat canvas with a margin")
     parser.add_argument("--one", nargs=2, metavar=("DESIGN", "SIZE"), help=argparse.SUPPRESS)

@@ -52,18 +52,30 @@ class Progress:
         if self.quiet:
             return
         now = time.perf_counter()
-        elapsed = now - self.start
-        rate = step / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        self._emit(self.line(step, loss, extra, now), step, now)
+
+    def line(self, step: int, loss: float | None, extra: str, now: float) -> str:
+        """The text of one report: label, step, loss, rate and ETA (a subclass may say other things)."""
+        rate, eta = self._rate(step, now)
         parts = [self.label] if self.label else []
         parts.append(f"iter {step}/{self.total}")
         if loss is not None:
             parts.append(f"loss {loss:.4g}")
         parts.append(f"{rate:.2f} it/s")
-        parts.append(f"ETA {format_duration(eta)}" if eta == eta else "ETA ?")
+        parts.append(eta)
         if extra:
             parts.append(extra)
-        line = "  ".join(parts)
+        return "  ".join(parts)
+
+    def _rate(self, step: int, now: float) -> tuple[float, str]:
+        """Steps per second so far, and the ETA as text."""
+        elapsed = now - self.start
+        rate = step / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        return rate, f"ETA {format_duration(eta)}" if eta == eta else "ETA ?"
+
+    def _emit(self, line: str, step: int, now: float) -> None:
+        """Redraw the live line on a terminal; in a log, print it at most every ``log_interval`` s."""
         if self.is_tty:
             self.stream.write("\r\033[K" + line)
             self.stream.flush()

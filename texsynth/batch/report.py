@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
@@ -73,27 +72,11 @@ class JobsProgress(Progress):
             self.note(f"{outcome.label} failed: {outcome.error}")
         self.update(self.finished)
 
-    def update(self, step: int, loss: float | None = None, extra: str = "") -> None:
-        """Report that ``step`` of ``total`` jobs have finished (``loss`` is unused)."""
-        if self.quiet:
-            return
-        now = time.perf_counter()
-        elapsed = now - self.start
-        rate = step / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - step) / rate if rate > 0 else float("nan")
-        parts = [self.label, f"jobs {step}/{self.total}", f"{self.failed} failed",
-                 f"ETA {format_duration(eta)}" if eta == eta else "ETA ?"]
-        if extra:
-            parts.append(extra)
-        line = "  ".join(parts)
-        if self.is_tty:
-            self.stream.write("\r\033[K" + line)
-            self.stream.flush()
-            self._drawn = True
-        elif now - self._last_print >= self.log_interval or step >= self.total:
-            self.stream.write(line + "\n")
-            self.stream.flush()
-            self._last_print = now
+    def line(self, step: int, loss: float | None, extra: str, now: float) -> str:
+        """Jobs done of the total, failures so far and the ETA (``loss`` is unused)."""
+        _, eta = self._rate(step, now)
+        parts = [self.label, f"jobs {step}/{self.total}", f"{self.failed} failed", eta]
+        return "  ".join(parts + ([extra] if extra else []))
 
 
 def _counts(outcomes: Iterable[Outcome]) -> dict[str, tuple[int, float]]:
