@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from texsynth.schedule import downsample, stage_budgets, stage_sizes, upsample
+from texsynth.schedule import downsample, smoothed, stage_budgets, stage_sizes, upsample
 from texsynth.synthesis import SynthConfig
 from tests.conftest import synthesizer
 
@@ -53,3 +53,12 @@ def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_
     interrupted = again.run(stop_at_twelve)
     assert interrupted.interrupted and len(interrupted.losses) == 12 and interrupted.x.shape == again.x0.shape
     assert [s["iterations"] for s in again.stages] == [10, 2]
+
+
+def test_smoothing_removes_a_pixel_checkerboard_and_keeps_the_mean():
+    checker = ((np.indices((16, 16)).sum(axis=0) % 2) * 2.0 - 1.0)[None, :, :, None].repeat(3, axis=-1)
+    image = checker.astype(np.float32) + 5.0
+    for padding in ("wrap", "same"):
+        smooth = smoothed(image, padding)
+        assert np.abs(smooth - 5.0).max() < 0.25 * np.abs(image - 5.0).max()
+        np.testing.assert_allclose(smooth.mean(), 5.0, atol=1e-4)

@@ -14,9 +14,9 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from texsynth.nn.pyramid import level_sizes, reduce, wrap_pad
+from texsynth.nn.pyramid import detail, level_sizes, reduce, wrap_pad
 
-__all__ = ["STAGE_SHARES", "downsample", "stage_budgets", "stage_sizes", "upsample"]
+__all__ = ["STAGE_SHARES", "downsample", "smoothed", "stage_budgets", "stage_sizes", "upsample"]
 
 # Share of the iteration budget per stage, finest last, for 1 to 4+ stages (more stages: the
 # coarsest share is split evenly among the extra ones). Chosen with benchmarks/bench_time_to_quality.py:
@@ -67,6 +67,12 @@ def downsample(x: np.ndarray, steps: int, padding: str) -> np.ndarray:
     for _ in range(steps):
         y = reduce(y, padding)
     return y.numpy()
+
+
+def smoothed(x: np.ndarray, padding: str) -> np.ndarray:
+    """A canvas (N, H, W, C) blurred by the pyramid's 5-tap kernel (its finest band removed)."""
+    y = tf.constant(x, tf.float32)
+    return (y - detail(y, "wrap" if padding == "wrap" else "same")).numpy()
 
 
 def upsample(x: np.ndarray, size: Sequence[int], padding: str) -> np.ndarray:

@@ -27,7 +27,7 @@ from texsynth.optim.base import Callback, OptimizeResult, Optimizer
 from texsynth.optim.device_lbfgs import DeviceLBFGS
 from texsynth.optim.scipy_lbfgs import ScipyLBFGS
 from texsynth.runtime.precision import resolve_precision
-from texsynth.schedule import downsample, stage_budgets, stage_sizes, upsample
+from texsynth.schedule import downsample, smoothed, stage_budgets, stage_sizes, upsample
 from texsynth.seeds import make_seed
 from texsynth.stats import statistic
 
@@ -273,7 +273,10 @@ class Synthesizer:
             exact = fast if self.features is self.exact_features else objective.compile(self.exact_features)
             # Upsampled, the coarser result carries no pixel-scale noise; the joint schedule's noisy
             # start kept some at the highest frequencies, which the network barely sees (the hatching).
-            start = total.x if index == 0 else upsample(total.x, size, self.output_padding)
+            # Its own finest band is blurred away first: a stage leaves a faint pattern of the period
+            # of its pooling grid there, which upsampling would magnify into visible blocks.
+            start = total.x if index == 0 else upsample(smoothed(total.x, self.output_padding), size,
+                                                        self.output_padding)
             done = len(total.losses)
             shifted = None if callback is None else lambda i, x, loss, done=done: callback(done + i, x, loss)
             part = self._optimise(objective, fast, exact, start, budget, shifted, log, done)
