@@ -67,9 +67,8 @@ def _filters(grey: np.ndarray) -> np.ndarray:
 
 def _lbp_histogram(grey: np.ndarray, radius: int) -> np.ndarray:
     angles = np.arange(8) * 2 * np.pi / 8
-    codes = np.zeros(grey.shape, np.int64)
     bits = []
-    for k, a in enumerate(angles):
+    for a in angles:
         neighbour = ndimage.shift(grey, (radius * np.sin(a), -radius * np.cos(a)), order=1, mode="wrap")
         bits.append(neighbour >= grey)
     bits = np.stack(bits)
