@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.stats.sliced_wasserstein import (SlicedWasserstein, resample_sorted, sliced_wasserstein, sort_last,
-                                                sorting_order)
+from texsynth.stats.sliced_wasserstein import (SlicedWasserstein, assign_by_rank, matched_targets, resample_sorted,
+                                                sliced_wasserstein, sort_last, sorting_order)
 
 
 def test_a_distribution_against_itself_is_zero_and_against_a_shift_is_the_shift_squared():
@@ -126,3 +126,28 @@ def test_sorting_order_sorts_floats_of_every_sign_stably():
     np.testing.assert_array_equal(order[0, :2], [7, 1])  # -2.5e10, then the first -1.0 before the second
     rng_values = np.random.default_rng(3).normal(size=(2, 5, 300)).astype(np.float32)
     np.testing.assert_array_equal(sorting_order(rng_values), np.argsort(rng_values, axis=-1, kind="stable"))
+
+
+def test_assign_by_rank_gives_each_value_the_target_of_its_rank():
+    values = np.random.default_rng(4).normal(size=(2, 3, 41)).astype(np.float32)
+    targets = np.sort(np.random.default_rng(5).normal(size=(3, 41)).astype(np.float32), axis=-1)
+    matched = assign_by_rank(values, targets)
+    rank = np.argsort(np.argsort(values, axis=-1), axis=-1)
+    np.testing.assert_array_equal(matched, np.take_along_axis(np.broadcast_to(targets, values.shape), rank, -1))
+    # Sorting both sides pairs the k-th smallest value with the k-th target.
+    np.testing.assert_array_equal(np.take_along_axis(matched, np.argsort(values, -1), -1),
+                                  np.broadcast_to(targets, values.shape))
+
+
+def test_host_and_device_ranks_agree_and_stop_the_gradient():
+    values = tf.constant(np.random.default_rng(6).normal(size=(1, 5, 64)).astype(np.float32))
+    targets = tf.constant(np.sort(np.random.default_rng(7).normal(size=(5, 64)).astype(np.float32), axis=-1))
+    out = []
+    for on_host in (True, False):
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            matched = matched_targets(values, targets, on_host)
+            total = tf.reduce_sum(tf.square(values - matched))
+        out.append((matched.numpy(), tape.gradient(total, values).numpy()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_allclose(out[0][1], 2 * (values.numpy() - out[0][0]), rtol=1e-6)
