@@ -69,6 +69,7 @@ class SynthConfig:
     loss: str = "sw"
     spectrum_weight: float = 0.0
     redraw_every: int = 0
+    directions: int = 0
     schedule: str = "coarse-to-fine"
     optimizer: str = "device"
 
@@ -79,7 +80,7 @@ class SynthConfig:
                     "tol": self.tol}
         non_negative = {"if_weight": self.if_weight, "if_shift": self.if_shift, "border": self.border,
                         "colour_weight": self.colour_weight, "spectrum_weight": self.spectrum_weight,
-                        "redraw_every": self.redraw_every}
+                        "redraw_every": self.redraw_every, "directions": self.directions}
         for name, value in positive.items():
             if not value > 0:
                 raise TexsynthError(f"{name} must be positive, got {value}")
@@ -213,7 +214,7 @@ class Synthesizer:
             log("inter-frame target distances ("
                 f"{config.if_distance}, shift {config.if_shift:g}px): "
                 + ", ".join(f"{k}: {d:.3g}" for k, d in enumerate(targets, 1)))
-        kind = statistic(config.loss, self.random_seed)
+        kind = statistic(config.loss, self.random_seed, config.directions)
         self.objective = Objective.from_sources(
             sources, self.exact_features, self.layers, config.octaves, config.padding, self.output_padding,
             statistic=kind, colour_statistic=kind, colour_weight=config.colour_weight, join_mode=config.join_mode,

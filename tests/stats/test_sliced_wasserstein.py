@@ -151,3 +151,15 @@ def test_host_and_device_ranks_agree_and_stop_the_gradient():
         out.append((matched.numpy(), tape.gradient(total, values).numpy()))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_allclose(out[0][1], 2 * (values.numpy() - out[0][0]), rtol=1e-6)
+
+
+def test_statistic_by_name_takes_the_direction_count():
+    from texsynth.stats import statistic
+
+    target = np.random.default_rng(2).normal(size=(40, 8)).astype(np.float32)
+    default = statistic("sw", seed=1).prepare(SlicedWasserstein().join([target], "average"))
+    four = statistic("sw", seed=1, directions=4).prepare(SlicedWasserstein().join([target], "average"))
+    assert default.directions.shape == (8, 16)  # 8 channels, at least MIN_DIRECTIONS
+    assert four.directions.shape == (8, 4)
+    with pytest.raises(TexsynthError):
+        statistic("moments")

@@ -91,6 +91,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--redraw-every", type=non_negative(int), default=0,
                      help="with --loss sw: draw new random directions every N iterations, restarting L-BFGS "
                           "(0: keep the first directions)")
+    new.add_argument("--directions", type=non_negative(int), default=0,
+                     help="with --loss sw: random directions per layer (0: as many as the layer has channels, "
+                          "at least 16)")
     new.add_argument("--schedule", choices=SCHEDULES, default="coarse-to-fine",
                      help="coarse-to-fine: synthesise the coarsest octave first at its own size and refine, most "
                           "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
@@ -158,7 +161,7 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         if_distance=args.if_distance_type, if_octaves=args.if_octaves, seed="image" if args.seed_image else args.seed,
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
-        redraw_every=args.redraw_every, schedule=args.schedule, optimizer=args.optimizer)
+        redraw_every=args.redraw_every, directions=args.directions, schedule=args.schedule, optimizer=args.optimizer)
 
 
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:

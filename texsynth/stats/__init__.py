@@ -10,8 +10,9 @@ from texsynth.stats.base import Statistic
 __all__ = ["Statistic", "statistic"]
 
 
-def statistic(name: str, seed: int = 0) -> Statistic:
-    """The statistic that ``--loss`` calls ``name``; ``seed`` seeds its random part, if any."""
+def statistic(name: str, seed: int = 0, directions: int = 0) -> Statistic:
+    """The statistic that ``--loss`` calls ``name``; ``seed`` seeds its random part, if any, and
+    ``directions`` is the number of sliced Wasserstein's projections (0: its default)."""
     from texsynth.choices import LOSSES
     from texsynth.errors import TexsynthError
 
@@ -22,5 +23,5 @@ def statistic(name: str, seed: int = 0) -> Statistic:
     if name == "sw":
         from texsynth.stats.sliced_wasserstein import SlicedWasserstein
 
-        return SlicedWasserstein(seed=seed)
+        return SlicedWasserstein(directions or None, seed=seed)
     raise TexsynthError(f"unknown statistic {name!r} (choose from {', '.join(LOSSES)})")
