@@ -20,6 +20,7 @@ Usage:
     python benchmarks/quality.py validate [--textures DIR]       # the measure's own check
     python benchmarks/quality.py table [--textures DIR] [--size 256 --octaves 3 --seconds 40]
         [--candidates gram sw sw+spectrum ...] [--only NAME ...] [--json FILE]
+        [--set held-out] [--iterations N]     # confirm on textures no default was chosen on
 
 Textures come from benchmarks/textures.py (public-domain textures of a Debian package, not in
 examples/). Each is split: its left three quarters are the source, its right quarter is held out.
@@ -175,14 +176,15 @@ def split(texture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return texture[:, :cut], texture[:, cut:]
 
 
-def load_textures(folder: Path, size: int, only: list[str] | None = None) -> dict[str, np.ndarray]:
-    from textures import TEXTURES, ensure
+def load_textures(folder: Path, size: int, only: list[str] | None = None,
+                  held_out: bool = False) -> dict[str, np.ndarray]:
+    from textures import HELD_OUT, TEXTURES, ensure
 
     from texsynth.io.images import load_image, resize_image
 
     ensure(folder)
     found = {}
-    for name in TEXTURES:
+    for name in HELD_OUT if held_out else TEXTURES:
         if only and name not in only:
             continue
         image = load_image(folder / f"{name}.png")
@@ -248,9 +250,10 @@ def _weights():
 
 
 def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, seconds: float,
-               seed: int) -> tuple[np.ndarray, int, float]:
-    """Run texsynth in this process for ``seconds`` of optimisation (Ctrl-C semantics: the latest
-    image is kept). Returns the image, the iterations done and the wall time."""
+               seed: int, iterations: int | None = None) -> tuple[np.ndarray, int, float]:
+    """Run texsynth in this process for ``seconds`` of optimisation with the joint schedule (Ctrl-C
+    semantics: the latest image is kept), or, given ``iterations``, for that many iterations with
+    the candidate's own schedule. Returns the image, the iterations done and the wall time."""
     from texsynth.commands.synth import build_parser, synth_config
     from texsynth.runtime.memory import reserve_cpu_pool
     from texsynth.synthesis import Synthesizer, pool_bytes
@@ -258,14 +261,15 @@ def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, se
     # The joint schedule: a time limit cuts a run short wherever it is, and a coarse-to-fine run cut
     # short would be judged on an unfinished coarse stage. (Schedules are compared at equal quality
     # by bench_time_to_quality.py.)
-    config = synth_config(build_parser().parse_args(["-s", "-", "-ow", str(size), "-o", str(octaves), "-m", "100000",
-                                                     "--random-seed", str(seed), "--schedule", "joint", *flags]))
+    budget = ["-m", str(iterations)] if iterations else ["-m", "100000", "--schedule", "joint"]
+    config = synth_config(build_parser().parse_args(["-s", "-", "-ow", str(size), "-o", str(octaves), *budget,
+                                                     "--random-seed", str(seed), *flags]))
     reserve_cpu_pool(pool_bytes(config, [source.shape]))
     synth = Synthesizer(config, _weights(), [source])
     start = time.perf_counter()
 
     def stop_after(iteration: int, x: np.ndarray, loss: float) -> None:
-        if time.perf_counter() - start > seconds:
+        if not iterations and time.perf_counter() - start > seconds:
             raise KeyboardInterrupt
 
     result = synth.run(stop_after)
@@ -273,8 +277,8 @@ def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, se
 
 
 def table(textures: dict[str, np.ndarray], candidates: list[str], size: int, octaves: int, seconds: float,
-          seed: int, save: Path | None, out_json: Path | None) -> None:
-    from textures import TEXTURES
+          seed: int, save: Path | None, out_json: Path | None, iterations: int | None = None) -> None:
+    from textures import ALL as TEXTURES
 
     results = []
     header = "texture".ljust(14) + "kind".ljust(11) + "".join(c.rjust(22) for c in candidates)
@@ -284,11 +288,11 @@ def table(textures: dict[str, np.ndarray], candidates: list[str], size: int, oct
         reference = Reference(source)
         cells = []
         for candidate in candidates:
-            image, iterations, wall = synthesise(source, CANDIDATES[candidate], size, octaves, seconds, seed)
+            image, done, wall = synthesise(source, CANDIDATES[candidate], size, octaves, seconds, seed, iterations)
             score = reference.score(image)
             results.append({"texture": name, "kind": TEXTURES[name]["kind"], "candidate": candidate,
-                            "iterations": iterations, "seconds": wall, **score})
-            cells.append(f"{score['score']:.2f} ({iterations} it)")
+                            "iterations": done, "seconds": wall, **score})
+            cells.append(f"{score['score']:.2f} ({done} it, {wall:.0f} s)")
             if save is not None:
                 from texsynth.io.images import save_image
 
@@ -315,6 +319,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--octaves", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=40.0, help="optimisation time per candidate")
+    parser.add_argument("--iterations", type=int,
+                        help="instead of --seconds with the joint schedule: this many iterations of each candidate's "
+                             "own schedule (the coarse-to-fine default unless its flags say otherwise)")
+    parser.add_argument("--set", choices=["tuning", "held-out"], default="tuning",
+                        help="the textures defaults are chosen on, or the held-out ones that only confirm them")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
     parser.add_argument("--extra", nargs=2, action="append", metavar=("NAME", "FLAGS"), default=[],
@@ -324,7 +333,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    textures = load_textures(args.textures, args.texture_size, args.only)
+    textures = load_textures(args.textures, args.texture_size, args.only, args.set == "held-out")
     if args.mode == "validate":
         validate(textures)
         return
@@ -338,9 +347,12 @@ def main() -> None:
 
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
-    print(f"quality table: {args.size}x{args.size}, {args.octaves} octaves, {args.seconds:g} s per candidate, "
+    budget = (f"{args.iterations} iterations of each candidate's schedule" if args.iterations
+              else f"{args.seconds:g} s per candidate (joint schedule)")
+    print(f"quality table ({args.set} textures): {args.size}x{args.size}, {args.octaves} octaves, {budget}, "
           f"seed {args.seed}; CPU {model}{' (AMX)' if 'amx_bf16' in cpu else ''}", flush=True)
-    table(textures, args.candidates, args.size, args.octaves, args.seconds, args.seed, args.save, args.json)
+    table(textures, args.candidates, args.size, args.octaves, args.seconds, args.seed, args.save, args.json,
+          args.iterations)
 
 
 if __name__ == "__main__":

@@ -37,13 +37,24 @@ TEXTURES = {
     "rows": {"path": "textures/tex_nature/potatoes.png", "kind": "regular"},
 }
 
-__all__ = ["TEXTURES", "ensure"]
+# Held out: never used to choose a default, only to confirm one (``quality.py --set held-out``) and
+# for the README's 1024x1024 example (rock018, a 1024x1024 photograph). Same package, same licence.
+HELD_OUT = {
+    "rock018": {"path": "textures/tex_nature/rock018.png", "kind": "mixed"},
+    "dirt003": {"path": "textures/tex_nature/dirt003.png", "kind": "stochastic"},
+    "tile02": {"path": "textures/tex_buildings/tile02.png", "kind": "regular"},
+    "metal02": {"path": "textures/tex_buildings/metal02.png", "kind": "regular"},
+}
+ALL = {**TEXTURES, **HELD_OUT}
+
+__all__ = ["ALL", "HELD_OUT", "TEXTURES", "ensure"]
 
 
 def ensure(folder: Path) -> Path:
-    """Make sure ``folder`` holds every texture as ``NAME.png``; fetch the package if not."""
+    """Make sure ``folder`` holds every texture (tuning and held out) as ``NAME.png``; fetch the
+    package if not."""
     folder = Path(folder)
-    if all((folder / f"{name}.png").exists() for name in TEXTURES):
+    if all((folder / f"{name}.png").exists() for name in ALL):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,12 +62,12 @@ def ensure(folder: Path) -> Path:
         deb = next(Path(tmp).glob(f"{PACKAGE}_*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")], check=True)
         with zipfile.ZipFile(Path(tmp) / "x" / ARCHIVE) as pk3:
-            for name, entry in TEXTURES.items():
+            for name, entry in ALL.items():
                 (folder / f"{name}.png").write_bytes(pk3.read(entry["path"]))
         (folder / "LICENSE.txt").write_text(
             f"Taken from the Debian package {PACKAGE} (UFO: Alien Invasion). Its copyright file lists "
             "these files under 'License: public-domain':\n"
-            + "".join(f"  {name}.png <- base/{entry['path']}\n" for name, entry in TEXTURES.items()))
+            + "".join(f"  {name}.png <- base/{entry['path']}\n" for name, entry in ALL.items()))
     return folder
 
 
