@@ -214,10 +214,11 @@ class Synthesizer:
             log("inter-frame target distances ("
                 f"{config.if_distance}, shift {config.if_shift:g}px): "
                 + ", ".join(f"{k}: {d:.3g}" for k, d in enumerate(targets, 1)))
+        # --directions is for the VGG layers; the colour taps' 3 channels keep their default 16.
         kind = statistic(config.loss, self.random_seed, config.directions)
         self.objective = Objective.from_sources(
             sources, self.exact_features, self.layers, config.octaves, config.padding, self.output_padding,
-            statistic=kind, colour_statistic=kind, colour_weight=config.colour_weight, join_mode=config.join_mode,
+            statistic=kind, colour_statistic=statistic(config.loss, self.random_seed), colour_weight=config.colour_weight, join_mode=config.join_mode,
             mul=config.mul, interframe=interframe, spectrum_weight=config.spectrum_weight, canvas=self.canvas,
             seed=self.random_seed)
 

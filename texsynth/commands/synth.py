@@ -92,8 +92,8 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                      help="with --loss sw: draw new random directions every N iterations, restarting L-BFGS "
                           "(0: keep the first directions)")
     new.add_argument("--directions", type=non_negative(int), default=0,
-                     help="with --loss sw: random directions per layer (0: as many as the layer has channels, "
-                          "at least 16)")
+                     help="with --loss sw: random directions per VGG layer (0: as many as the layer has channels; "
+                          "the colour terms keep 16)")
     new.add_argument("--schedule", choices=SCHEDULES, default="coarse-to-fine",
                      help="coarse-to-fine: synthesise the coarsest octave first at its own size and refine, most "
                           "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
