@@ -218,9 +218,9 @@ class Synthesizer:
         kind = statistic(config.loss, self.random_seed, config.directions)
         self.objective = Objective.from_sources(
             sources, self.exact_features, self.layers, config.octaves, config.padding, self.output_padding,
-            statistic=kind, colour_statistic=statistic(config.loss, self.random_seed), colour_weight=config.colour_weight, join_mode=config.join_mode,
-            mul=config.mul, interframe=interframe, spectrum_weight=config.spectrum_weight, canvas=self.canvas,
-            seed=self.random_seed)
+            statistic=kind, colour_statistic=statistic(config.loss, self.random_seed),
+            colour_weight=config.colour_weight, join_mode=config.join_mode, mul=config.mul, interframe=interframe,
+            spectrum_weight=config.spectrum_weight, canvas=self.canvas, seed=self.random_seed)
 
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.x0 = rgb_to_vgg(make_seed(config.seed, config.count, *self.canvas, mean_rgb, rng, self.border,
