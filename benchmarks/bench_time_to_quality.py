@@ -18,6 +18,7 @@ final value, and the ratio of the ancestor's whole time to it, are printed in on
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -92,7 +93,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--examples", nargs="+", default=list(EXAMPLES), choices=list(EXAMPLES))
     parser.add_argument("--flags", default="", help="extra synthesize.py flags for the defaults' run")
+    parser.add_argument("--ancestor-cache", type=Path,
+                        help="JSON file keeping the ancestor runs' final values and times, for trying settings of "
+                             "the defaults; the figures to report come from one run without it")
     args = parser.parse_args()
+    cache = json.loads(args.ancestor_cache.read_text()) if args.ancestor_cache and args.ancestor_cache.exists() else {}
 
     from texsynth.runtime import start_tensorflow
 
@@ -111,17 +116,27 @@ def main() -> None:
         source = load_image(ROOT / "examples" / EXAMPLES[name])
         objective = ancestor_objective(source, weights, args.size)
         reference = Reference(source)
-        old, old_time, _ = run(source, weights, ANCESTOR, args.size, args.octaves, args.ancestor_iter, args.every,
-                               args.seed)
+        key = f"{name} {args.size} {args.octaves} {args.seed} {args.ancestor_iter} {args.every}"
+        cached = key in cache
+        if cached:
+            old_iterations, old_time, goals = cache[key]
+        else:
+            old, old_time, _ = run(source, weights, ANCESTOR, args.size, args.octaves, args.ancestor_iter, args.every,
+                                   args.seed)
+            old_iterations = len(old) and old[-1][0]
+            goals = [objective(old[-1][2]), reference.score(old[-1][2])["score"]]
+            if args.ancestor_cache:
+                cache[key] = [old_iterations, old_time, goals]
+                args.ancestor_cache.write_text(json.dumps(cache))
         new, new_time, config = run(source, weights, args.flags.split(), args.size, args.octaves, args.max_iter,
                                     args.every, args.seed)
-        print(f"{name}: ancestor's schedule {len(old) and old[-1][0]} iterations in {old_time:.1f} s; defaults "
+        print(f"{name}: ancestor's schedule {old_iterations} iterations in {old_time:.1f} s"
+              f"{' (cached)' if cached else ''}; defaults "
               f"({config.schedule}, {config.optimizer}, {config.loss}{', spectrum ' + str(config.spectrum_weight) if config.spectrum_weight else ''}) "
               f"{new[-1][0]} iterations in {new_time:.1f} s", flush=True)
-        for label, measure in (("ancestor's objective", objective), ("quality.py score", lambda f: reference.score(f)["score"])):
-            old_values = [measure(frame) for _, _, frame in old]
+        for (label, measure), goal in zip((("ancestor's objective", objective),
+                                           ("quality.py score", lambda f: reference.score(f)["score"])), goals):
             new_values = [measure(frame) for _, _, frame in new]
-            goal = old_values[-1]
             reached = first_reach(new, new_values, goal)
             if reached is None:
                 print(f"  {label}: ancestor final {goal:.4g}; defaults final {new_values[-1]:.4g}, not reached "

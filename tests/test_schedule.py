@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from texsynth.schedule import downsample, smoothed, stage_budgets, stage_sizes, upsample
+from texsynth.schedule import detail_levels, downsample, smoothed, stage_budgets, stage_noise, stage_sizes, upsample
 from texsynth.synthesis import SynthConfig
 from tests.conftest import synthesizer
 
@@ -62,3 +62,32 @@ def test_smoothing_removes_a_pixel_checkerboard_and_keeps_the_mean():
         smooth = smoothed(image, padding)
         assert np.abs(smooth - 5.0).max() < 0.25 * np.abs(image - 5.0).max()
         np.testing.assert_allclose(smooth.mean(), 5.0, atol=1e-4)
+
+
+def test_stage_noise_has_unit_spread_no_pixel_scale_power_and_repeats_per_seed():
+    noise = stage_noise((1, 64, 64, 3), np.random.default_rng(0), "wrap")
+    assert noise.shape == (1, 64, 64, 3) and noise.std() == pytest.approx(1.0, rel=1e-5)
+    power = np.abs(np.fft.fft2(noise[0], axes=(0, 1))) ** 2
+    nyquist = power[28:37, 28:37].mean()  # around the diagonal Nyquist corner (32, 32)
+    assert nyquist < 1e-3 * power.mean()
+    np.testing.assert_array_equal(noise, stage_noise((1, 64, 64, 3), np.random.default_rng(0), "wrap"))
+
+
+def test_detail_levels_measure_each_octaves_finest_band():
+    flat = np.full((64, 64, 3), 120.0, np.float32)
+    assert detail_levels([flat], (0.0, 0.0, 0.0), 3, "valid") == pytest.approx([0.0, 0.0, 0.0], abs=1e-4)
+    stripes = flat + 40.0 * (np.arange(64) % 2)[None, :, None]  # pixel-scale detail only
+    levels = detail_levels([stripes], (0.0, 0.0, 0.0), 3, "valid")
+    assert levels[0] > 10.0 and levels[1] < 0.05 * levels[0]  # the blur before subsampling removes it
+
+
+def test_stage_noise_only_changes_the_finer_stages(tiny, noise_source):
+    base = dict(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=4, random_seed=2, precision="float32")
+    runs = {}
+    for amount in (0.0, 2.0):
+        frames = []
+        synth = synthesizer([noise_source], tiny, SynthConfig(stage_noise=amount, **base))
+        synth.run(lambda i, x, loss: frames.append(np.asarray(x).copy()))
+        runs[amount] = frames
+    np.testing.assert_array_equal(runs[0.0][1], runs[2.0][1])  # the coarse stage (iterations 1-2)
+    assert np.abs(runs[0.0][3] - runs[2.0][3]).max() > 1.0

@@ -14,9 +14,10 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from texsynth.nn.pyramid import detail, level_sizes, reduce, wrap_pad
+from texsynth.nn.pyramid import detail, gaussian_pyramid, level_sizes, reduce, wrap_pad
 
-__all__ = ["STAGE_SHARES", "downsample", "smoothed", "stage_budgets", "stage_sizes", "upsample"]
+__all__ = ["STAGE_SHARES", "detail_levels", "downsample", "smoothed", "stage_budgets", "stage_noise", "stage_sizes",
+           "upsample"]
 
 # Share of the iteration budget per stage, finest last, for 1 to 4+ stages (more stages: the
 # coarsest share is split evenly among the extra ones). Chosen with benchmarks/bench_time_to_quality.py:
@@ -87,3 +88,54 @@ def upsample(x: np.ndarray, size: Sequence[int], padding: str) -> np.ndarray:
         top, left = round(pad * scale_h), round(pad * scale_w)
         return big[:, top:top + size[0], left:left + size[1]].numpy()
     return tf.image.resize(y, tuple(size), method="bicubic").numpy()
+
+
+def stage_noise(shape: Sequence[int], rng: np.random.Generator, padding: str) -> np.ndarray:
+    """Band-limited noise of unit standard deviation for the start of a finer stage.
+
+    White noise blurred by the pyramid's 5-tap kernel, whose response is zero at the Nyquist
+    frequency: a finer stage gets fine detail to shape, but nothing at the pixel-scale frequencies
+    that the network barely sees and that no statistic would remove (the joint schedule's hatching).
+
+    Parameters
+    ----------
+    shape : (N, H, W, C)
+    rng : numpy Generator
+    padding : {"valid", "same", "wrap"}
+        The canvas's boundary condition (wrapped noise still tiles).
+
+    Returns
+    -------
+    ndarray, shape ``shape``, float32
+    """
+    noise = smoothed(rng.normal(size=tuple(shape)).astype(np.float32), padding)
+    return noise / max(float(noise.std()), 1e-12)
+
+
+def detail_levels(sources: Sequence[np.ndarray], mean_bgr: Sequence[float], octaves: int,
+                  padding: str) -> list[float]:
+    """The standard deviation of the finest band (:func:`texsynth.nn.pyramid.detail`) of the
+    sources' pre-processed pixels at every pyramid octave, finest first, averaged over sources: the
+    scale of the detail a stage at that octave should have.
+
+    Parameters
+    ----------
+    sources : sequence of ndarray, shape (H, W, 3)
+        RGB in [0, 255].
+    mean_bgr : sequence of float
+        The network's input mean.
+    octaves : int
+    padding : {"valid", "same"}
+        The sources' pyramid padding.
+
+    Returns
+    -------
+    list of float, one per octave
+    """
+    from texsynth.nn.vgg import rgb_to_vgg
+
+    per_source = []
+    for image in sources:
+        levels = gaussian_pyramid(tf.constant(rgb_to_vgg(image[None], mean_bgr), tf.float32), octaves, padding)
+        per_source.append([float(tf.math.reduce_std(detail(level, "same"))) for level in levels])
+    return list(np.mean(per_source, axis=0))

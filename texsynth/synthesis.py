@@ -27,7 +27,8 @@ from texsynth.optim.base import Callback, OptimizeResult, Optimizer
 from texsynth.optim.device_lbfgs import DeviceLBFGS
 from texsynth.optim.scipy_lbfgs import ScipyLBFGS
 from texsynth.runtime.precision import resolve_precision
-from texsynth.schedule import downsample, smoothed, stage_budgets, stage_sizes, upsample
+from texsynth.schedule import (detail_levels, downsample, smoothed, stage_budgets, stage_noise, stage_sizes,
+                               upsample)
 from texsynth.seeds import make_seed
 from texsynth.stats import statistic
 
@@ -71,6 +72,7 @@ class SynthConfig:
     redraw_every: int = 0
     directions: int = 0
     schedule: str = "coarse-to-fine"
+    stage_noise: float = 2.0
     optimizer: str = "device"
 
     def __post_init__(self) -> None:
@@ -80,7 +82,8 @@ class SynthConfig:
                     "tol": self.tol}
         non_negative = {"if_weight": self.if_weight, "if_shift": self.if_shift, "border": self.border,
                         "colour_weight": self.colour_weight, "spectrum_weight": self.spectrum_weight,
-                        "redraw_every": self.redraw_every, "directions": self.directions}
+                        "redraw_every": self.redraw_every, "directions": self.directions,
+                        "stage_noise": self.stage_noise}
         for name, value in positive.items():
             if not value > 0:
                 raise TexsynthError(f"{name} must be positive, got {value}")
@@ -222,6 +225,7 @@ class Synthesizer:
             colour_weight=config.colour_weight, join_mode=config.join_mode, mul=config.mul, interframe=interframe,
             spectrum_weight=config.spectrum_weight, canvas=self.canvas, seed=self.random_seed)
 
+        self.detail_std = detail_levels(sources, weights.mean_bgr, config.octaves, config.padding)
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.x0 = rgb_to_vgg(make_seed(config.seed, config.count, *self.canvas, mean_rgb, rng, self.border,
                                        seed_image), weights.mean_bgr)
@@ -279,6 +283,13 @@ class Synthesizer:
             # of its pooling grid there, which upsampling would magnify into visible blocks.
             start = total.x if index == 0 else upsample(smoothed(total.x, self.output_padding), size,
                                                         self.output_padding)
+            if index > 0 and config.stage_noise > 0:
+                # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
+                # (fine stochastic textures stayed soft); band-limited, so none of it is at the
+                # pixel-scale frequencies the network barely sees (the hatching).
+                rng = np.random.default_rng([self.random_seed, index])
+                start = start + config.stage_noise * self.detail_std[first_octave] * stage_noise(
+                    start.shape, rng, self.output_padding)
             done = len(total.losses)
             shifted = None if callback is None else lambda i, x, loss, done=done: callback(done + i, x, loss)
             part = self._optimise(objective, fast, exact, start, budget, shifted, log, done)

@@ -97,6 +97,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--schedule", choices=SCHEDULES, default="coarse-to-fine",
                      help="coarse-to-fine: synthesise the coarsest octave first at its own size and refine, most "
                           "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
+    new.add_argument("--stage-noise", type=non_negative(float), default=2.0,
+                     help="coarse-to-fine: smooth noise added to each upsampled stage, in units of the source's "
+                          "finest detail at that octave, for the stage to shape into fine texture (0: none)")
     new.add_argument("--optimizer", choices=OPTIMIZERS, default="device",
                      help="device: L-BFGS in TensorFlow on the device (a GPU when there is one); scipy: scipy's "
                           "L-BFGS-B on the host (the ancestor's)")
@@ -161,7 +164,8 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         if_distance=args.if_distance_type, if_octaves=args.if_octaves, seed="image" if args.seed_image else args.seed,
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
-        redraw_every=args.redraw_every, directions=args.directions, schedule=args.schedule, optimizer=args.optimizer)
+        redraw_every=args.redraw_every, directions=args.directions, stage_noise=args.stage_noise,
+        schedule=args.schedule, optimizer=args.optimizer)
 
 
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:
