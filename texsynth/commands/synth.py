@@ -38,7 +38,8 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     p.add_argument("--layers", "-l", nargs="+", default=["2", "7"],
                    help="VGG layers whose statistics are matched: indices into conv1_1, conv1_2, pool1, conv2_1, ... "
                         "(2 = pool1, 7 = conv3_2) or names")
-    p.add_argument("--max-iter", "-m", type=positive(int), default=500, help="L-BFGS iterations in all (split over the coarse-to-fine stages)")
+    p.add_argument("--max-iter", "-m", type=positive(int), default=500,
+                   help="L-BFGS iterations in all (split over the coarse-to-fine stages)")
     p.add_argument("--output-prefix", "-op", default="out", help="prefix of the output folder's name")
     p.add_argument("--save-every", "-n", type=non_negative(int), default=10,
                    help="save an in-progress frame every N iterations (0: only the final image)")
