@@ -132,7 +132,8 @@ def main() -> None:
                                     args.every, args.seed)
         print(f"{name}: ancestor's schedule {old_iterations} iterations in {old_time:.1f} s"
               f"{' (cached)' if cached else ''}; defaults "
-              f"({config.schedule}, {config.optimizer}, {config.loss}{', spectrum ' + str(config.spectrum_weight) if config.spectrum_weight else ''}) "
+              f"({config.schedule}, {config.optimizer}, {config.loss}"
+              f"{', spectrum ' + str(config.spectrum_weight) if config.spectrum_weight else ''}) "
               f"{new[-1][0]} iterations in {new_time:.1f} s", flush=True)
         for (label, measure), goal in zip((("ancestor's objective", objective),
                                            ("quality.py score", lambda f: reference.score(f)["score"])), goals):

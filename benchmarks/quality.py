@@ -278,7 +278,7 @@ def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, se
 
 def table(textures: dict[str, np.ndarray], candidates: list[str], size: int, octaves: int, seconds: float,
           seed: int, save: Path | None, out_json: Path | None, iterations: int | None = None) -> None:
-    from textures import ALL as TEXTURES
+    from textures import ALL
 
     results = []
     header = "texture".ljust(14) + "kind".ljust(11) + "".join(c.rjust(22) for c in candidates)
@@ -290,7 +290,7 @@ def table(textures: dict[str, np.ndarray], candidates: list[str], size: int, oct
         for candidate in candidates:
             image, done, wall = synthesise(source, CANDIDATES[candidate], size, octaves, seconds, seed, iterations)
             score = reference.score(image)
-            results.append({"texture": name, "kind": TEXTURES[name]["kind"], "candidate": candidate,
+            results.append({"texture": name, "kind": ALL[name]["kind"], "candidate": candidate,
                             "iterations": done, "seconds": wall, **score})
             cells.append(f"{score['score']:.2f} ({done} it, {wall:.0f} s)")
             if save is not None:
@@ -298,7 +298,7 @@ def table(textures: dict[str, np.ndarray], candidates: list[str], size: int, oct
 
                 save.mkdir(parents=True, exist_ok=True)
                 save_image(image, save / f"{name}.{candidate}.png")
-        print(name.ljust(14) + TEXTURES[name]["kind"].ljust(11) + "".join(c.rjust(22) for c in cells), flush=True)
+        print(name.ljust(14) + ALL[name]["kind"].ljust(11) + "".join(c.rjust(22) for c in cells), flush=True)
     for kind in sorted({r["kind"] for r in results}):
         cells = [np.median([r["score"] for r in results if r["kind"] == kind and r["candidate"] == c])
                  for c in candidates]

@@ -225,7 +225,10 @@ class Synthesizer:
             colour_weight=config.colour_weight, join_mode=config.join_mode, mul=config.mul, interframe=interframe,
             spectrum_weight=config.spectrum_weight, canvas=self.canvas, seed=self.random_seed)
 
-        self.detail_std = detail_levels(sources, weights.mean_bgr, config.octaves, config.padding)
+        # Only the coarse-to-fine stages after the first use it.
+        noisy_stages = config.schedule == "coarse-to-fine" and config.octaves > 1 and config.stage_noise > 0
+        self.detail_std = (detail_levels(sources, weights.mean_bgr, config.octaves, config.padding)
+                           if noisy_stages else None)
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.x0 = rgb_to_vgg(make_seed(config.seed, config.count, *self.canvas, mean_rgb, rng, self.border,
                                        seed_image), weights.mean_bgr)

@@ -107,7 +107,10 @@ def assign_by_rank(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     matched = np.empty(rows.shape, np.float32)
     # numpy sorts on one core, and the graph waits for it: big arrays are ranked in two halves of
     # their rows at once (on 2 cores 30-40% faster).
-    split = rows.shape[0] // 2 if values.size >= PARALLEL_SIZE else 0
+    if values.size < PARALLEL_SIZE or rows.shape[0] < 2:
+        _assign_rows(rows, targets, matched)
+        return matched.reshape(values.shape)
+    split = rows.shape[0] // 2
     helper = threading.Thread(target=_assign_rows, args=(rows[:split], targets[:split], matched[:split]))
     helper.start()
     _assign_rows(rows[split:], targets[split:], matched[split:])
@@ -118,8 +121,6 @@ def assign_by_rank(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
 def _assign_rows(rows: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None:
     """:func:`assign_by_rank` of 2-D ``rows`` into ``out``, by a scatter into the flat array (a third
     faster than np.put_along_axis)."""
-    if not rows.size:
-        return
     n = rows.shape[-1]
     positions = _sorted_keys(rows) & 0xFFFFFFFF
     positions += np.arange(0, rows.size, n, dtype=np.int64)[:, None]
@@ -143,7 +144,7 @@ def matched_targets(values: tf.Tensor, targets: tf.Tensor, on_host: bool) -> tf.
     targets : Tensor, shape broadcastable to ``values``
         Sorted along the last axis.
     on_host : bool
-        Rank with numpy (:func:`sorting_order`), else with TensorFlow's sort on its device.
+        Rank with numpy (:func:`assign_by_rank`), else with TensorFlow's sort on its device.
 
     Returns
     -------
