@@ -82,6 +82,22 @@ def test_redraw_changes_the_directions_reproducibly():
     np.testing.assert_array_equal(state.directions.numpy(), first)
 
 
+def test_a_compiled_loss_follows_redraws_at_every_output_size():
+    # The resampled targets are kept per output count; a redraw must renew every one of them.
+    source = _features(8, n=5)
+    stat, state = _state([source])
+    compiled = tf.function(lambda x: stat.loss(x, state))
+    small, large = _features(9, n=4), _features(10, n=7)
+    before = [float(compiled(small)), float(compiled(large))]
+    stat.redraw(state, 11)
+    fresh_stat, fresh = _state([source])
+    fresh_stat.redraw(fresh, 11)
+    after = [float(compiled(small)), float(compiled(large))]
+    assert after != before
+    np.testing.assert_allclose(after, [float(fresh_stat.loss(small, fresh)), float(fresh_stat.loss(large, fresh))],
+                               rtol=1e-6)
+
+
 def test_gradient_matches_finite_differences():
     stat, state = _state([_features(5)])
     x = _features(6)

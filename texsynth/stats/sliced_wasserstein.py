@@ -24,7 +24,7 @@ never inside one (L-BFGS builds its curvature pairs on one objective).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -159,6 +159,22 @@ def matched_targets(values: tf.Tensor, targets: tf.Tensor, on_host: bool) -> tf.
     return tf.stop_gradient(matched)
 
 
+def _resampled(state: SWState, sorted_target: np.ndarray, count: int) -> np.ndarray:
+    """``state``'s sorted target (given as an array) resampled to ``count``, made once per count."""
+    if count not in state.resampled:
+        low, high, t = _interpolation(sorted_target.shape[-1], count)
+        state.resampled[count] = sorted_target[..., low] * (1 - t) + sorted_target[..., high] * t
+    return state.resampled[count]
+
+
+def _interpolation(n: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where :func:`resample_sorted` reads: the lower and upper source index of each output value
+    and the weight of the upper one."""
+    position = np.clip((np.arange(count) + 0.5) * n / count - 0.5, 0, n - 1)
+    low = np.floor(position).astype(np.int32)
+    return low, np.minimum(low + 1, n - 1), (position - low).astype(np.float32)
+
+
 def resample_sorted(values: tf.Tensor, count: int) -> tf.Tensor:
     """Resample sorted values (a quantile function) to ``count`` values along the last axis.
 
@@ -178,10 +194,8 @@ def resample_sorted(values: tf.Tensor, count: int) -> tf.Tensor:
     n = values.shape[-1]
     if n == count:
         return values
-    position = np.clip((np.arange(count) + 0.5) * n / count - 0.5, 0, n - 1)
-    low = np.floor(position).astype(np.int32)
-    high = np.minimum(low + 1, n - 1)
-    t = tf.constant(position - low, values.dtype)
+    low, high, t = _interpolation(n, count)
+    t = tf.constant(t, values.dtype)
     return tf.gather(values, low, axis=-1) * (1 - t) + tf.gather(values, high, axis=-1) * t
 
 
@@ -224,11 +238,16 @@ class SWTarget:
 @dataclass(frozen=True)
 class SWState:
     """What the loss uses: the directions and the joined sorted projections, as variables that a
-    redraw changes in place (so compiled functions see new values without retracing)."""
+    redraw changes in place (so compiled functions see new values without retracing).
+
+    ``resampled`` keeps, for ranking on the host, the sorted projections resampled to each output
+    count the loss has met (a redraw empties it), instead of two gathers and a blend the size of
+    the projections at every evaluation."""
 
     target: SWTarget
     directions: tf.Variable
     sorted_target: tf.Variable
+    resampled: dict = field(default_factory=dict)
 
 
 class SlicedWasserstein:
@@ -309,11 +328,19 @@ class SlicedWasserstein:
         else:
             joined = resample_sorted(sort_last(tf.concat(sorted_sources, axis=-1), self.sort_on_host), count)
         state.sorted_target.assign(joined)
+        state.resampled.clear()
 
     def loss(self, features: tf.Tensor, state: SWState) -> tf.Tensor:
         """``Σ_frames mean_(directions, quantiles) (sorted projection − target quantile)²``."""
         _, h, w, c = features.shape
         flat = tf.cast(tf.reshape(features, (-1, h * w, c)), tf.float32)
-        projected = tf.transpose(tf.matmul(flat, state.directions), (0, 2, 1))
-        target = matched_targets(projected, resample_sorted(state.sorted_target, h * w), self.sort_on_host)
+        # (K, C) x (C, n) for each frame: transposing the C-channel input, not the K-direction output,
+        # which is larger for the colour taps (3 channels, 16 directions).
+        projected = tf.matmul(state.directions, flat, transpose_a=True, transpose_b=True)
+        if self.sort_on_host:
+            target = tf.stop_gradient(tf.ensure_shape(tf.numpy_function(
+                lambda values, sorted_target: assign_by_rank(values, _resampled(state, sorted_target, h * w)),
+                [projected, state.sorted_target], tf.float32, stateful=False), projected.shape))
+        else:
+            target = matched_targets(projected, resample_sorted(state.sorted_target, h * w), on_host=False)
         return tf.reduce_sum(tf.reduce_mean(tf.square(projected - target), axis=(1, 2)))
