@@ -93,7 +93,7 @@ def test_ray_gives_the_same_pixels_as_local_workers(local_batch):
                            "--ray", "--force", "--report", str(report)],
                           capture_output=True, text=True, env=_env(), timeout=180, cwd=local_batch.folder)
     assert proc.returncode == 0, proc.stderr
-    assert time.perf_counter() - start < 90
+    assert time.perf_counter() - start < 150  # a hang, not speed: a loaded 2-core machine took over 90 s
     data = json.loads(report.read_text())
     assert data["runner"] == "ray" and data["ray_address"] == "local"
     assert [job["status"] for job in data["jobs"]] == ["done"] * 3
