@@ -12,7 +12,6 @@ seconds, evaluations per iteration, and the memory the history holds on the devi
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,10 +47,10 @@ def main() -> None:
     from texsynth.runtime.memory import reserve_cpu_pool
     from texsynth.synthesis import Synthesizer, pool_bytes
 
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
+    from machine import cpu_description
+
     print(f"L-BFGS history: {args.size}x{args.size}, {args.octaves} octaves, {args.max_iter} iterations, "
-          f"seed {args.seed}; CPU {model} ({'AMX' if 'amx_bf16' in cpu else 'no AMX'})", flush=True)
+          f"seed {args.seed}; CPU {cpu_description()}", flush=True)
     weights = load_weights("auto", ROOT / "model_data")
     print("texture   history   final loss   score   seconds   evals/it   history MiB", flush=True)
     summary: dict[int, list[float]] = {m: [] for m in args.histories}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -107,10 +106,10 @@ def main() -> None:
     from texsynth.io.images import load_image
     from texsynth.nn.weights import load_weights
 
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
-    print(f"time to quality: {args.size}x{args.size}, {args.octaves} octaves, seed {args.seed}; CPU {model} "
-          f"({'AMX' if 'amx_bf16' in cpu else 'no AMX'})", flush=True)
+    from machine import cpu_description
+
+    print(f"time to quality: {args.size}x{args.size}, {args.octaves} octaves, seed {args.seed}; "
+          f"CPU {cpu_description()}", flush=True)
     weights = load_weights("auto", ROOT / "model_data")
     for name in args.examples:
         source = load_image(ROOT / "examples" / EXAMPLES[name])

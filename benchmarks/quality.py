@@ -343,14 +343,13 @@ def main() -> None:
     for name, flags in args.extra:
         CANDIDATES[name] = flags.split()
         args.candidates.append(name)
-    import subprocess
 
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
+    from machine import cpu_description
+
     budget = (f"{args.iterations} iterations of each candidate's schedule" if args.iterations
               else f"{args.seconds:g} s per candidate (joint schedule)")
     print(f"quality table ({args.set} textures): {args.size}x{args.size}, {args.octaves} octaves, {budget}, "
-          f"seed {args.seed}; CPU {model}{' (AMX)' if 'amx_bf16' in cpu else ''}", flush=True)
+          f"seed {args.seed}; CPU {cpu_description()}", flush=True)
     table(textures, args.candidates, args.size, args.octaves, args.seconds, args.seed, args.save, args.json,
           args.iterations)
 

@@ -1,0 +1,21 @@
+"""The CPU a benchmark ran on, named the way the figures in the README are: model and vector units."""
+
+from __future__ import annotations
+
+import subprocess
+
+__all__ = ["cpu_description"]
+
+
+def cpu_description() -> str:
+    """``lscpu``'s model name and the widest vector and matrix units, e.g. ``AMD EPYC (AVX2, no AMX)``."""
+    from texsynth.runtime.precision import cpu_flags
+
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        lines = []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name")), "?")
+    flags = cpu_flags()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model} ({vector}, {'AMX' if 'amx_bf16' in flags else 'no AMX'})"
