@@ -32,7 +32,7 @@ def test_bfloat16_loss_and_gradient_follow_float32(hed, gravel_small):
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small, precision):
-    config = SynthConfig(width=96, height=96, octaves=2, max_iter=15, random_seed=0, schedule="joint",
+    config = SynthConfig(width=64, height=64, octaves=2, max_iter=15, random_seed=0, schedule="joint",
                          precision=precision)
     synth = synthesizer([gravel_small], hed, config)
     start = float(synth.loss_and_grad(tf.constant(synth.x0))[0])
@@ -40,7 +40,7 @@ def test_lbfgs_lowers_the_loss_on_a_real_texture(hed, gravel_small, precision):
     assert len(result.losses) == 15 and result.evaluations >= 15
     assert result.losses[-1] < 0.5 * start
     assert all(b <= a + 1e-6 for a, b in zip(result.losses, result.losses[1:]))  # monotone, as L-BFGS-B is
-    assert synth.to_frames(result.x).shape == (1, 96, 96, 3)
+    assert synth.to_frames(result.x).shape == (1, 64, 64, 3)
 
 
 @pytest.mark.parametrize("precision, loss, spectrum", [("float32", "gram", 0.0), ("bfloat16", "gram", 0.0),
@@ -109,7 +109,7 @@ def test_affine_invariant_needs_two_sources(hed, gravel_small):
 
 def test_colour_term_removes_colour_speckle_from_a_grey_texture(hed, gravel_small):
     def colourfulness(weight):
-        config = SynthConfig(width=96, height=96, octaves=2, max_iter=80, random_seed=2, schedule="joint",
+        config = SynthConfig(width=64, height=64, octaves=2, max_iter=40, random_seed=2, schedule="joint",
                              colour_weight=weight)
         synth = synthesizer([gravel_small], hed, config)
         return synth.to_frames(synth.run().x)[0].astype(float).std(axis=-1).mean()

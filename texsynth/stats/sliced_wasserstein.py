@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -129,7 +129,8 @@ def _assign_rows(rows: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None
     out[...] = flat.reshape(rows.shape)
 
 
-def matched_targets(values: tf.Tensor, targets: tf.Tensor, on_host: bool) -> tf.Tensor:
+def matched_targets(values: tf.Tensor, targets: tf.Tensor, on_host: bool,
+                    host_targets: Callable[[np.ndarray], np.ndarray] | None = None) -> tf.Tensor:
     """:func:`assign_by_rank` in a graph, as a constant of differentiation.
 
     ``Σ (values − matched)²`` is then the squared 1-D Wasserstein distance (a sum does not depend on
@@ -145,13 +146,18 @@ def matched_targets(values: tf.Tensor, targets: tf.Tensor, on_host: bool) -> tf.
         Sorted along the last axis.
     on_host : bool
         Rank with numpy (:func:`assign_by_rank`), else with TensorFlow's sort on its device.
+    host_targets : callable, optional
+        On the host, turns the array of ``targets`` into the sorted values to assign (a cached
+        resampling, say); ``targets`` is then what it reads, not necessarily ``values``'s length.
 
     Returns
     -------
     Tensor, the shape of ``values``
     """
     if on_host:
-        matched = tf.numpy_function(assign_by_rank, [values, targets], tf.float32, stateful=False)
+        prepare = host_targets or (lambda array: array)
+        matched = tf.numpy_function(lambda v, t: assign_by_rank(v, prepare(t)), [values, targets], tf.float32,
+                                    stateful=False)
         matched = tf.ensure_shape(matched, values.shape)
     else:
         rank = tf.argsort(tf.argsort(values, axis=-1, stable=True), axis=-1, stable=True)
@@ -337,10 +343,9 @@ class SlicedWasserstein:
         # (K, C) x (C, n) for each frame: transposing the C-channel input, not the K-direction output,
         # which is larger for the colour taps (3 channels, 16 directions).
         projected = tf.matmul(state.directions, flat, transpose_a=True, transpose_b=True)
-        if self.sort_on_host:
-            target = tf.stop_gradient(tf.ensure_shape(tf.numpy_function(
-                lambda values, sorted_target: assign_by_rank(values, _resampled(state, sorted_target, h * w)),
-                [projected, state.sorted_target], tf.float32, stateful=False), projected.shape))
+        if self.sort_on_host:  # resampled once per output size on the host (kept until a redraw)
+            target = matched_targets(projected, state.sorted_target, True,
+                                     lambda sorted_target: _resampled(state, sorted_target, h * w))
         else:
             target = matched_targets(projected, resample_sorted(state.sorted_target, h * w), on_host=False)
         return tf.reduce_sum(tf.reduce_mean(tf.square(projected - target), axis=(1, 2)))
