@@ -162,6 +162,8 @@ class VGGFeatures:
             if index in wanted:
                 # Inside a wrapped block the map still carries the halo the next convolutions eat.
                 outputs[index] = x[:, halo:-halo, halo:-halo] if halo else x
+            if index == max(wanted):  # eagerly, deeper layers would run for nothing
+                break
         return [outputs[i] for i in sorted(wanted)]
 
 
