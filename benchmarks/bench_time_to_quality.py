@@ -34,8 +34,9 @@ ANCESTOR = ["--schedule", "joint", "--optimizer", "scipy", "--loss", "gram"]
 
 
 def run(source: np.ndarray, weights, flags: list[str], size: int, octaves: int, max_iter: int, every: int,
-        seed: int) -> tuple[list[tuple[int, float, np.ndarray]], float, object]:
-    """Synthesise; return (iteration, seconds, frame) every ``every`` iterations and at the end."""
+        seed: int) -> tuple[list[tuple[int, float, np.ndarray]], float, object, list[dict]]:
+    """Synthesise; return (iteration, seconds, frame) every ``every`` iterations and at the end, the
+    optimiser's whole time, the config and the synthesizer's record of its stages."""
     from texsynth.commands.synth import build_parser, synth_config
     from texsynth.runtime.memory import reserve_cpu_pool
     from texsynth.synthesis import Synthesizer, pool_bytes
@@ -58,7 +59,7 @@ def run(source: np.ndarray, weights, flags: list[str], size: int, octaves: int, 
     total = time.perf_counter() - start - paused[0]
     if not frames or frames[-1][0] != len(result.losses):
         frames.append((len(result.losses), total, synth.to_frames(result.x)[0].astype(np.float32)))
-    return frames, total, config
+    return frames, total, config, synth.stages
 
 
 def ancestor_objective(source: np.ndarray, weights, size: int):
@@ -120,15 +121,15 @@ def main() -> None:
         if cached:
             old_iterations, old_time, goals = cache[key]
         else:
-            old, old_time, _ = run(source, weights, ANCESTOR, args.size, args.octaves, args.ancestor_iter, args.every,
-                                   args.seed)
+            old, old_time, _, _ = run(source, weights, ANCESTOR, args.size, args.octaves, args.ancestor_iter,
+                                      args.every, args.seed)
             old_iterations = len(old) and old[-1][0]
             goals = [objective(old[-1][2]), reference.score(old[-1][2])["score"]]
             if args.ancestor_cache:
                 cache[key] = [old_iterations, old_time, goals]
                 args.ancestor_cache.write_text(json.dumps(cache))
-        new, new_time, config = run(source, weights, args.flags.split(), args.size, args.octaves, args.max_iter,
-                                    args.every, args.seed)
+        new, new_time, config, _ = run(source, weights, args.flags.split(), args.size, args.octaves,
+                                       args.max_iter, args.every, args.seed)
         print(f"{name}: ancestor's schedule {old_iterations} iterations in {old_time:.1f} s"
               f"{' (cached)' if cached else ''}; defaults "
               f"({config.schedule}, {config.optimizer}, {config.loss}"
