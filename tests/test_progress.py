@@ -1,5 +1,7 @@
 import io
 
+import pytest
+
 from texsynth.progress import Progress, format_duration
 
 
@@ -51,3 +53,17 @@ def test_a_note_gets_a_line_of_its_own():
     plain = io.StringIO()
     Progress(10, stream=plain).note("switching")
     assert plain.getvalue() == "switching\n"
+
+
+def test_eta_weighs_the_remaining_steps_by_their_cost():
+    # Ten cheap steps done in 10 s; ten left that cost ten times as much each: 100 s, not 10 s.
+    progress = Progress(20, stream=io.StringIO(), costs=[1.0] * 10 + [10.0] * 10)
+    progress.start -= 10.0
+    assert "ETA 1:40" in progress.line(10, None, "", progress.start + 10.0)
+    plain = Progress(20, stream=io.StringIO())
+    assert "ETA 0:10" in plain.line(10, None, "", plain.start + 10.0)
+
+
+def test_costs_must_match_the_steps():
+    with pytest.raises(ValueError):
+        Progress(3, costs=[1.0, 2.0])

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from texsynth.schedule import detail_levels, downsample, smoothed, stage_budgets, stage_noise, stage_sizes, upsample
+from texsynth.schedule import (detail_levels, downsample, iteration_costs, smoothed, stage_budgets, stage_noise,
+                               stage_sizes, upsample)
 from texsynth.synthesis import SynthConfig
 from tests.conftest import synthesizer
 
@@ -91,3 +92,11 @@ def test_stage_noise_only_changes_the_finer_stages(tiny, noise_source):
         runs[amount] = frames
     np.testing.assert_array_equal(runs[0.0][1], runs[2.0][1])  # the coarse stage (iterations 1-2)
     assert np.abs(runs[0.0][3] - runs[2.0][3]).max() > 1.0
+
+
+def test_iteration_costs_follow_the_stages_canvases():
+    costs = iteration_costs(512, 512, 4, "wrap", 300)
+    budgets = stage_budgets(300, 4)
+    assert len(costs) == 300
+    assert costs[0] == 64 * 64 and costs[-1] == 512 * 512
+    assert costs.count(256.0 * 256) == budgets[2]

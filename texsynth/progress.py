@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from itertools import accumulate
+from typing import Sequence, TextIO
 
 
 def format_duration(seconds: float) -> str:
@@ -33,11 +34,19 @@ class Progress:
         Print nothing.
     log_interval : float
         Seconds between plain lines when not on a TTY.
+    costs : sequence of float, optional
+        Relative cost of each of the ``total`` steps, where they differ (a coarse-to-fine stage's
+        iterations cost its canvas's pixels): the ETA is the remaining cost at the rate of cost
+        done so far, not the remaining steps at the mean step rate, which promised a quarter of
+        the time left when the last, full-size stage began.
     """
 
     def __init__(self, total: int, label: str = "", stream: TextIO | None = None, quiet: bool = False,
-                 log_interval: float = 2.0) -> None:
+                 log_interval: float = 2.0, costs: Sequence[float] | None = None) -> None:
+        if costs is not None and len(costs) != total:
+            raise ValueError(f"{len(costs)} step costs for {total} steps")
         self.total = total
+        self._done_cost = None if costs is None else list(accumulate(map(float, costs), initial=0.0))
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet
@@ -71,7 +80,11 @@ class Progress:
         """Steps per second so far, and the ETA as text."""
         elapsed = now - self.start
         rate = step / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        if self._done_cost is not None and 0 < step <= self.total:
+            done, whole = self._done_cost[step], self._done_cost[-1]
+            eta = (whole - done) * elapsed / done if done > 0 and elapsed > 0 else float("nan")
+        else:
+            eta = (self.total - step) / rate if rate > 0 else float("nan")
         return rate, f"ETA {format_duration(eta)}" if eta == eta else "ETA ?"
 
     def _emit(self, line: str, step: int, now: float) -> None:

@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from texsynth.nn.pyramid import detail, gaussian_pyramid, level_sizes, reduce, wrap_pad
 
-__all__ = ["STAGE_SHARES", "detail_levels", "downsample", "smoothed", "stage_budgets", "stage_noise", "stage_sizes",
-           "upsample"]
+__all__ = ["STAGE_SHARES", "detail_levels", "downsample", "iteration_costs", "smoothed", "stage_budgets", "stage_noise",
+           "stage_sizes", "upsample"]
 
 # Share of the iteration budget per stage, finest last, for 1 to 4+ stages (more stages: the
 # coarsest share is split evenly among the extra ones). Chosen with benchmarks/bench_time_to_quality.py:
@@ -60,6 +60,26 @@ def stage_budgets(max_iter: int, stages: int) -> list[int]:
         if budgets[i] == 0 and budgets[-1] > 1:
             budgets[i], budgets[-1] = 1, budgets[-1] - 1
     return budgets
+
+
+def iteration_costs(height: int, width: int, octaves: int, padding: str, max_iter: int) -> list[float]:
+    """The relative cost of each of the ``max_iter`` iterations of a coarse-to-fine run: its stage
+    canvas's pixels (the network's work grows with them), coarsest stage first.
+
+    Parameters
+    ----------
+    height, width : int
+        The full canvas.
+    octaves : int
+    padding : {"valid", "same", "wrap"}
+    max_iter : int
+
+    Returns
+    -------
+    list of float, length ``max_iter``
+    """
+    sizes = stage_sizes(height, width, octaves, padding)
+    return [float(h * w) for (h, w), budget in zip(sizes, stage_budgets(max_iter, len(sizes))) for _ in range(budget)]
 
 
 def downsample(x: np.ndarray, steps: int, padding: str) -> np.ndarray:
