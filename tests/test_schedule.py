@@ -1,5 +1,7 @@
 """The coarse-to-fine schedule: stage sizes and budgets, resampling, and a whole run."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,9 @@ def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_
     assert [(s["height"], s["iterations"]) for s in synth.stages] == [(16, 10), (32, 10)]
     assert seen[0][1] == (16, 16) and seen[-1][1] == (32, 32) and result.x.shape == synth.x0.shape
     assert synth.to_frames(np.zeros((1, 16, 16, 3), np.float32)).shape == (1, 32, 32, 3)
+    assert synth.iteration_costs() == [16.0 * 16] * 10 + [32.0 * 32] * 10  # what the progress ETA weighs
+    joint = synthesizer([noise_source], tiny, dataclasses.replace(config, schedule="joint"))
+    assert joint.iteration_costs() is None
 
     def stop_at_twelve(i, x, loss):
         if i == 12:
@@ -95,8 +100,8 @@ def test_stage_noise_only_changes_the_finer_stages(tiny, noise_source):
 
 
 def test_iteration_costs_follow_the_stages_canvases():
-    costs = iteration_costs(512, 512, 4, "wrap", 300)
     budgets = stage_budgets(300, 4)
+    costs = iteration_costs(stage_sizes(512, 512, 4, "wrap"), budgets)
     assert len(costs) == 300
     assert costs[0] == 64 * 64 and costs[-1] == 512 * 512
     assert costs.count(256.0 * 256) == budgets[2]

@@ -62,24 +62,22 @@ def stage_budgets(max_iter: int, stages: int) -> list[int]:
     return budgets
 
 
-def iteration_costs(height: int, width: int, octaves: int, padding: str, max_iter: int) -> list[float]:
-    """The relative cost of each of the ``max_iter`` iterations of a coarse-to-fine run: its stage
-    canvas's pixels (the network's work grows with them), coarsest stage first.
+def iteration_costs(sizes: Sequence[tuple[int, int]], budgets: Sequence[int]) -> list[float]:
+    """The relative cost of every iteration of a coarse-to-fine run: its stage canvas's pixels (the
+    network's work grows with them).
 
     Parameters
     ----------
-    height, width : int
-        The full canvas.
-    octaves : int
-    padding : {"valid", "same", "wrap"}
-    max_iter : int
+    sizes : sequence of (int, int)
+        The stages' canvases, as :func:`stage_sizes` gives them.
+    budgets : sequence of int
+        The stages' iterations, as :func:`stage_budgets` gives them.
 
     Returns
     -------
-    list of float, length ``max_iter``
+    list of float, one per iteration, coarsest stage first
     """
-    sizes = stage_sizes(height, width, octaves, padding)
-    return [float(h * w) for (h, w), budget in zip(sizes, stage_budgets(max_iter, len(sizes))) for _ in range(budget)]
+    return [float(h * w) for (h, w), budget in zip(sizes, budgets) for _ in range(budget)]
 
 
 def downsample(x: np.ndarray, steps: int, padding: str) -> np.ndarray:

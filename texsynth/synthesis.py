@@ -27,8 +27,8 @@ from texsynth.optim.base import Callback, OptimizeResult, Optimizer
 from texsynth.optim.device_lbfgs import DeviceLBFGS
 from texsynth.optim.scipy_lbfgs import ScipyLBFGS
 from texsynth.runtime.precision import resolve_precision
-from texsynth.schedule import (detail_levels, downsample, smoothed, stage_budgets, stage_noise, stage_sizes,
-                               upsample)
+from texsynth.schedule import (detail_levels, downsample, iteration_costs, smoothed, stage_budgets, stage_noise,
+                               stage_sizes, upsample)
 from texsynth.seeds import make_seed
 from texsynth.stats import statistic
 
@@ -249,6 +249,20 @@ class Synthesizer:
         rgb = rgb[:, b: b + self.config.height, b: b + self.config.width]
         return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
+    def _stage_plan(self) -> tuple[list[tuple[int, int]], list[int]] | None:
+        """The coarse-to-fine stages' canvases and iterations, or None for one stage on the full canvas."""
+        config = self.config
+        if config.schedule == "joint" or config.octaves == 1:
+            return None
+        sizes = stage_sizes(*self.canvas, config.octaves, self.output_padding)
+        return sizes, stage_budgets(config.max_iter, len(sizes))
+
+    def iteration_costs(self) -> list[float] | None:
+        """The relative cost of each of :meth:`run`'s iterations (see
+        :func:`texsynth.schedule.iteration_costs`), or None where they all cost the same."""
+        plan = self._stage_plan()
+        return None if plan is None else iteration_costs(*plan)
+
     def run(self, callback: Callback | None = None, log: Callable[[str], None] = lambda _: None) -> OptimizeResult:
         """Optimise from the seed; ``callback(iteration, x, loss)`` sees every accepted iterate.
 
@@ -264,14 +278,14 @@ class Synthesizer:
             ``x`` is the full canvas.
         """
         config = self.config
-        if config.schedule == "joint" or config.octaves == 1:
+        plan = self._stage_plan()
+        if plan is None:
             self.stages = [{"height": self.canvas[0], "width": self.canvas[1], "octaves": config.octaves}]
             result = self._optimise(self.objective, self.loss_and_grad, self.exact_loss_and_grad, self.x0,
                                     config.max_iter, callback, log)
             self.stages[0]["iterations"] = len(result.losses)
             return result
-        sizes = stage_sizes(*self.canvas, config.octaves, self.output_padding)
-        budgets = stage_budgets(config.max_iter, len(sizes))
+        sizes, budgets = plan
         x = downsample(self.x0, len(sizes) - 1, self.output_padding)
         total = OptimizeResult(x=x)
         self.stages = []

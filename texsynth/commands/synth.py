@@ -227,7 +227,6 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
     from texsynth.io.images import check_output_file, load_image, save_image
     from texsynth.nn.weights import load_weights
     from texsynth.progress import Progress, format_duration, log
-    from texsynth.schedule import iteration_costs
     from texsynth.runtime.memory import reserve_cpu_pool
     from texsynth.synthesis import Synthesizer, pool_bytes, scale_sources
 
@@ -257,9 +256,7 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
         for index, frame in enumerate(synth.to_frames(synth.x0)):
             save_image(frame, folder / f"seed_F{index:04d}.png")
 
-    costs = (iteration_costs(*synth.canvas, config.octaves, synth.output_padding, config.max_iter)
-             if config.schedule == "coarse-to-fine" and config.octaves > 1 else None)
-    progress = Progress(config.max_iter, "synth", quiet=command.quiet, costs=costs)
+    progress = Progress(config.max_iter, "synth", quiet=command.quiet, costs=synth.iteration_costs())
 
     def on_iteration(iteration: int, x, loss: float) -> None:
         progress.update(iteration, loss)

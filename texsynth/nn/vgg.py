@@ -142,8 +142,9 @@ class VGGFeatures:
         padding = padding or self.padding
         _check_padding(padding)
         wanted = set(layers)
-        if max(wanted) > self.depth:
-            raise ValueError(f"layer {max(wanted)} is deeper than this extractor ({self.depth})")
+        deepest = max(wanted)
+        if deepest > self.depth:
+            raise ValueError(f"layer {deepest} is deeper than this extractor ({self.depth})")
         outputs = {}
         conv = halo = 0
         for index, name in enumerate(self.names):
@@ -162,7 +163,7 @@ class VGGFeatures:
             if index in wanted:
                 # Inside a wrapped block the map still carries the halo the next convolutions eat.
                 outputs[index] = x[:, halo:-halo, halo:-halo] if halo else x
-            if index == max(wanted):  # eagerly, deeper layers would run for nothing
+            if index == deepest:  # eagerly, deeper layers would run for nothing
                 break
         return [outputs[i] for i in sorted(wanted)]
 
