@@ -64,6 +64,21 @@ def test_eta_weighs_the_remaining_steps_by_their_cost():
     assert "ETA 0:10" in plain.line(10, None, "", plain.start + 10.0)
 
 
+def test_warmup_steps_are_left_out_of_the_eta():
+    # The first step traced the graph for 60 s; the next nine took 1 s each: 90 s remain, not 600.
+    progress = Progress(100, stream=io.StringIO(), warmup=1)
+    assert "ETA ?" in progress.line(1, None, "", progress.start + 60.0)
+    assert "ETA 1:30" in progress.line(10, None, "", progress.start + 69.0)
+    # With costs, the rate is the cost done since the warm-up per second.
+    weighted = Progress(20, stream=io.StringIO(), costs=[1.0] * 10 + [10.0] * 10, warmup=1)
+    weighted.line(1, None, "", weighted.start + 60.0)
+    assert "ETA 1:40" in weighted.line(10, None, "", weighted.start + 69.0)
+    # Without a warm-up the slow first step is extrapolated over the run.
+    naive = Progress(100, stream=io.StringIO())
+    naive.line(1, None, "", naive.start + 60.0)
+    assert "ETA 1:30" not in naive.line(10, None, "", naive.start + 69.0)
+
+
 def test_costs_must_match_the_steps():
     with pytest.raises(ValueError):
         Progress(3, costs=[1.0, 2.0])

@@ -39,10 +39,15 @@ class Progress:
         iterations cost its canvas's pixels): the ETA is the remaining cost at the rate of cost
         done so far, not the remaining steps at the mean step rate, which promised a quarter of
         the time left when the last, full-size stage began.
+    warmup : int
+        Leading steps left out of the rate: a command's first iteration also traces its graph
+        (tens of seconds at 64² that would otherwise be extrapolated over the whole run, an ETA
+        of six hours for a six-minute run). Until they are done the ETA reads ``?``.
     """
 
     def __init__(self, total: int, label: str = "", stream: TextIO | None = None, quiet: bool = False,
-                 log_interval: float = 2.0, costs: Sequence[float] | None = None) -> None:
+                 log_interval: float = 2.0, costs: Sequence[float] | None = None,
+                 warmup: int = 0) -> None:
         if costs is not None and len(costs) != total:
             raise ValueError(f"{len(costs)} step costs for {total} steps")
         self.total = total
@@ -55,6 +60,9 @@ class Progress:
         self.start = time.perf_counter()
         self._last_print = -float("inf")
         self._drawn = False
+        self.warmup = warmup
+        # (step, time) from which the rate is measured; set when the warm-up steps are done.
+        self._anchor: tuple[int, float] | None = None
 
     def update(self, step: int, loss: float | None = None, extra: str = "") -> None:
         """Report that ``step`` of ``total`` steps are done."""
@@ -77,14 +85,20 @@ class Progress:
         return "  ".join(parts)
 
     def _rate(self, step: int, now: float) -> tuple[float, str]:
-        """Steps per second so far, and the ETA as text."""
-        elapsed = now - self.start
-        rate = step / elapsed if elapsed > 0 else 0.0
+        """Steps per second since the warm-up, and the ETA as text."""
+        if self._anchor is None and step >= self.warmup:
+            self._anchor = (step, now) if self.warmup > 0 else (0, self.start)
+        if self._anchor is None or step <= self._anchor[0] or now <= self._anchor[1]:
+            elapsed = now - self.start
+            return (step / elapsed if elapsed > 0 else 0.0), "ETA ?"
+        first, since = self._anchor
+        elapsed = now - since
+        rate = (step - first) / elapsed
         if self._done_cost is not None and 0 < step <= self.total:
-            done, whole = self._done_cost[step], self._done_cost[-1]
-            eta = (whole - done) * elapsed / done if done > 0 and elapsed > 0 else float("nan")
+            done = self._done_cost[step] - self._done_cost[first]
+            eta = (self._done_cost[-1] - self._done_cost[step]) * elapsed / done if done > 0 else float("nan")
         else:
-            eta = (self.total - step) / rate if rate > 0 else float("nan")
+            eta = (self.total - step) / rate
         return rate, f"ETA {format_duration(eta)}" if eta == eta else "ETA ?"
 
     def _emit(self, line: str, step: int, now: float) -> None:

@@ -256,7 +256,8 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
         for index, frame in enumerate(synth.to_frames(synth.x0)):
             save_image(frame, folder / f"seed_F{index:04d}.png")
 
-    progress = Progress(config.max_iter, "synth", quiet=command.quiet, costs=synth.iteration_costs())
+    progress = Progress(config.max_iter, "synth", quiet=command.quiet, costs=synth.iteration_costs(),
+                        warmup=1)
 
     def on_iteration(iteration: int, x, loss: float) -> None:
         progress.update(iteration, loss)
