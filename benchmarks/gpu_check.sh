@@ -21,6 +21,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python -c "import tensorflow as tf; gpus = tf.config.list_physical_devices('GPU'); print('TensorFlow', tf.__version__, 'GPUs:', gpus); assert gpus, 'TensorFlow sees no GPU'"
 # Tests whose code paths change on a GPU: the device optimiser, statistics (sorting on the device),
 # the objective's gradient, synthesis end to end.
-timeout 150 python -m pytest -q -x -p no:cacheprovider tests/optim tests/stats tests/test_objective.py \
+# In one process (-n 0): each TensorFlow process reserves most of the GPU's memory.
+timeout 150 python -m pytest -q -x -n 0 -p no:cacheprovider tests/optim tests/stats tests/test_objective.py \
     tests/test_schedule.py tests/test_spectrum.py
 timeout 150 python benchmarks/gpu_timings.py
