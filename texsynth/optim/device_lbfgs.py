@@ -75,21 +75,25 @@ class DeviceLBFGS:
         head = tf.Variable(0)  # slot of the next pair
 
         def direction() -> tf.Tensor:
+            # Each variable is read once: indexing a variable inside the unrolled loops read all of
+            # it at every use, and the graph ran those reads at once, each a copy of the whole
+            # history (1.3 GB at 512x512 with ten pairs, against 60 MB of pairs).
+            all_s, all_y, all_rho = pairs_s.read_value(), pairs_y.read_value(), rho.read_value()
             q = -g
             alphas = []
             for i in range(m):  # newest pair first
                 slot = (head - 1 - i) % m
                 use = tf.cast(i < stored, tf.float32)
-                alpha = use * rho[slot] * tf.tensordot(pairs_s[slot], q, 1)
-                q = q - alpha * pairs_y[slot]
+                alpha = use * all_rho[slot] * tf.tensordot(all_s[slot], q, 1)
+                q = q - alpha * all_y[slot]
                 alphas.append((slot, use, alpha))
             newest = (head - 1) % m
-            yy = tf.tensordot(pairs_y[newest], pairs_y[newest], 1)
-            gamma = tf.where(stored > 0, 1.0 / (rho[newest] * tf.maximum(yy, 1e-30)), 1.0)
+            yy = tf.tensordot(all_y[newest], all_y[newest], 1)
+            gamma = tf.where(stored > 0, 1.0 / (all_rho[newest] * tf.maximum(yy, 1e-30)), 1.0)
             r = gamma * q
             for slot, use, alpha in reversed(alphas):
-                beta = use * rho[slot] * tf.tensordot(pairs_y[slot], r, 1)
-                r = r + (alpha - beta) * pairs_s[slot]
+                beta = use * all_rho[slot] * tf.tensordot(all_y[slot], r, 1)
+                r = r + (alpha - beta) * all_s[slot]
             return r
 
         d_var = tf.Variable(tf.zeros((n,)))
