@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from texsynth.nn.geometry import feature_size
-from texsynth.nn.vgg import VGGFeatures, avg_pool, conv_relu, rgb_to_vgg, vgg_to_rgb
+from texsynth.nn.vgg import VGGFeatures, avg_pool, band_rows, conv2d_banded, conv_relu, rgb_to_vgg, vgg_to_rgb
 
 
 def test_preprocessing_round_trip():
@@ -103,3 +103,38 @@ def test_avg_pool_matches_tensorflows_value_and_gradient(shape):
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
     if shape[1] % 2:
         assert np.all(results[0][1][:, -1] == 0) and np.all(results[0][1][:, :, -1] == 0)
+
+
+def test_band_rows_keep_each_im2col_buffer_within_the_limit():
+    # 8 output rows of 6 pixels x 9 taps x 2 channels x 4 bytes = 432 bytes each, 3456 in all.
+    assert band_rows((1, 10, 8, 2), (3, 3, 2, 4), None) is None
+    assert band_rows((1, 10, 8, 2), (3, 3, 2, 4), 3456) is None
+    assert band_rows((1, 10, 8, 2), (3, 3, 2, 4), 1000) == 2  # 4 bands of 2 rows, 864 bytes each
+    assert band_rows((2, 10, 8, 2), (3, 3, 2, 4), 1000) == 1  # a batch of two doubles each row
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+def test_a_banded_convolution_is_the_whole_one(padding):
+    rng = np.random.default_rng(8)
+    x = tf.constant(rng.normal(size=(2, 13, 9, 3)).astype(np.float32))
+    kernel = tf.constant(rng.normal(size=(3, 3, 3, 5)).astype(np.float32))
+    whole = tf.nn.conv2d(x, kernel, 1, padding).numpy()
+    for max_bytes in (1, 3000, 10**9):  # a band per row, uneven bands, one band
+        np.testing.assert_allclose(conv2d_banded(x, kernel, padding, max_bytes).numpy(), whole, atol=1e-5)
+
+
+def test_banded_features_and_their_gradient_are_the_whole_ones(tiny):
+    x = tf.constant(np.random.default_rng(9).normal(size=(1, 30, 26, 3)).astype(np.float32) * 50)
+
+    def loss_and_grad(features):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            maps = features(x, [2, 7])
+            loss = sum(tf.reduce_sum(tf.square(m)) for m in maps)
+        return maps, tape.gradient(loss, x)
+
+    for padding in ("wrap", "same"):
+        whole = loss_and_grad(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=None))
+        banded = loss_and_grad(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=2000))
+        for a, b in zip(whole[0] + [whole[1]], banded[0] + [banded[1]]):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-3)

@@ -21,7 +21,7 @@ from texsynth.nn.layers import layer_names
 from texsynth.nn.pyramid import wrap_pad
 from texsynth.nn.weights import VGGWeights
 
-__all__ = ["VGGFeatures", "avg_pool", "conv_relu", "rgb_to_vgg", "vgg_to_rgb"]
+__all__ = ["VGGFeatures", "avg_pool", "band_rows", "conv2d_banded", "conv_relu", "rgb_to_vgg", "vgg_to_rgb"]
 
 
 def rgb_to_vgg(rgb: np.ndarray | tf.Tensor, mean_bgr: Sequence[float]) -> np.ndarray | tf.Tensor:
@@ -34,8 +34,70 @@ def vgg_to_rgb(x: np.ndarray, mean_bgr: Sequence[float]) -> np.ndarray:
     return (x + np.asarray(mean_bgr, dtype=x.dtype))[..., ::-1]
 
 
+def band_rows(shape: Sequence[int], kernel_shape: Sequence[int], max_bytes: int | None) -> int | None:
+    """Output rows per band so that a band's im2col buffer (output pixels x kernel taps x input
+    channels, float32) stays within ``max_bytes``; None where one band holds them all.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The VALID convolution's input, (N, H, W, C).
+    kernel_shape : sequence of int
+        (KH, KW, C, C_out).
+    max_bytes : int or None
+        None: never split.
+    """
+    n, h, w, c = shape
+    kh, kw = kernel_shape[:2]
+    out_h, out_w = h - kh + 1, w - kw + 1
+    per_row = n * out_w * kh * kw * c * 4
+    if max_bytes is None or out_h * per_row <= max_bytes:
+        return None
+    bands = -(-out_h // max(1, max_bytes // per_row))
+    return -(-out_h // bands)  # as even as that many bands can be
+
+
+def conv2d_banded(x: tf.Tensor, kernel: tf.Tensor, padding: str, max_bytes: int | None = None) -> tf.Tensor:
+    """``tf.nn.conv2d(x, kernel, 1, padding)``, computed in bands of rows where the input is large.
+
+    oneDNN (TensorFlow's CPU backend, which texsynth turns on for every x86-64 CPU) computes these
+    convolutions as a GEMM over an im2col buffer; where that buffer would pass about 0.93-0.99 GB on
+    an AVX2-only CPU it falls back to its reference kernel, which took minutes for one 512x512x128
+    convolution (the second block of VGG at a 1024x1024 canvas) instead of about 3 s. Bands of rows,
+    each with its kernel's halo, keep every buffer under ``max_bytes``.
+
+    Parameters
+    ----------
+    x : tf.Tensor, shape (N, H, W, C)
+    kernel : tf.Tensor, shape (KH, KW, C, C_out)
+    padding : {"VALID", "SAME"}
+    max_bytes : int, optional
+        Largest im2col buffer of one band; None computes the convolution whole.
+
+    Returns
+    -------
+    tf.Tensor, shape (N, H', W', C_out)
+    """
+    if max_bytes is None or not x.shape.is_fully_defined():
+        return tf.nn.conv2d(x, kernel, strides=1, padding=padding)
+    kh, kw = kernel.shape[:2]
+    if padding == "SAME":
+        pads = [[0, 0], [(kh - 1) // 2, kh // 2], [(kw - 1) // 2, kw // 2], [0, 0]]
+        padded = tf.pad(x, pads)
+    else:
+        padded = x
+    rows = band_rows(padded.shape.as_list(), kernel.shape.as_list(), max_bytes)
+    if rows is None:
+        return tf.nn.conv2d(x, kernel, strides=1, padding=padding)
+    out_h = padded.shape[1] - kh + 1
+    bands = [tf.nn.conv2d(padded[:, top:min(top + rows, out_h) + kh - 1], kernel, strides=1, padding="VALID")
+             for top in range(0, out_h, rows)]
+    return tf.concat(bands, axis=1)
+
+
 def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str,
-              out_dtype: tf.DType | str | None = None, recompute: bool = False) -> tf.Tensor:
+              out_dtype: tf.DType | str | None = None, recompute: bool = False,
+              band_bytes: int | None = None) -> tf.Tensor:
     """``relu(conv2d(x, kernel) + bias)``, differentiable in ``x`` only, with a lean backward pass.
 
     The output is cast to ``out_dtype`` (default: the kernel's dtype), and only that copy is kept
@@ -51,12 +113,14 @@ def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str,
     where ``x`` is small beside the output: the first layer, 3 channels in and 64 out. At 512x512
     it lowered TensorFlow's peak during an evaluation from 321 to 235 MB in float32 and from 197 to
     185 MB with bfloat16 maps, for one more 3-channel convolution per octave.
+
+    ``band_bytes`` computes the forward convolution in bands of rows (:func:`conv2d_banded`).
     """
     input_shape = x.shape.as_list() if x.shape.is_fully_defined() else None
     out_dtype = tf.as_dtype(out_dtype or kernel.dtype)
 
     def forward(x: tf.Tensor) -> tf.Tensor:
-        y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, strides=1, padding=padding), bias))
+        y = tf.nn.relu(tf.nn.bias_add(conv2d_banded(x, kernel, padding, band_bytes), bias))
         return tf.cast(y, out_dtype)  # rounding keeps the sign, so y still says where the ReLU was open
 
     @tf.custom_gradient
@@ -116,11 +180,19 @@ class VGGFeatures:
     dtype : tf.DType or str
         Precision of the maps the convolutions produce (``"bfloat16"`` where it pays, see
         :mod:`texsynth.runtime.precision`); the first convolution always computes in float32.
+    band_bytes : int or None or "auto"
+        Largest im2col buffer of one forward convolution before it is computed in bands of rows
+        (:func:`conv2d_banded`); ``"auto"``: :func:`texsynth.runtime.startup.conv_band_bytes`.
     """
 
     def __init__(self, weights: VGGWeights, depth: int, padding: str = "valid",
-                 dtype: tf.DType | str = tf.float32) -> None:
+                 dtype: tf.DType | str = tf.float32, band_bytes: int | None | str = "auto") -> None:
         _check_padding(padding)
+        if band_bytes == "auto":
+            from texsynth.runtime.startup import conv_band_bytes
+
+            band_bytes = conv_band_bytes()
+        self.band_bytes = band_bytes
         self.dtype = tf.as_dtype(dtype)
         self.arch = weights.arch
         self.mean_bgr = weights.mean_bgr
@@ -155,7 +227,7 @@ class VGGFeatures:
                     x = wrap_pad(x, halo)
                 conv_padding = "SAME" if padding == "same" else "VALID"
                 x = conv_relu(x, self.kernels[conv], self.biases[conv], conv_padding, self.dtype,
-                              recompute=conv == 0)
+                              recompute=conv == 0, band_bytes=self.band_bytes)
                 conv += 1
                 halo = max(halo - 1, 0)
             else:

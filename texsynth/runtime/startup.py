@@ -8,7 +8,12 @@ import platform
 import sys
 from typing import Iterator, Mapping
 
-__all__ = ["onednn_default", "start_tensorflow"]
+__all__ = ["CONV_BAND_BYTES", "conv_band_bytes", "onednn_default", "start_tensorflow"]
+
+# Largest im2col buffer of one convolution under oneDNN (texsynth.nn.vgg.conv2d_banded). On a 2-core
+# AMD EPYC with AVX2 only, oneDNN 3.7 chose its reference kernel from about 0.95 GB on (128 input
+# channels from 466x466, 256 from 330x330; 932 MB still ran as a GEMM): minutes per convolution.
+CONV_BAND_BYTES = 768 * 2**20
 
 # Seconds per iteration at 512x512 on a 2-core AMD EPYC with AVX2 only (benchmarks/bench_iteration.py,
 # two rounds of five iterations, one run), with TensorFlow's default there (Eigen) and with oneDNN:
@@ -38,6 +43,17 @@ def onednn_default(environ: Mapping[str, str], machine: str) -> str | None:
     if "TF_ENABLE_ONEDNN_OPTS" in environ or machine.lower() not in ("x86_64", "amd64"):
         return None
     return "1"
+
+
+def conv_band_bytes() -> int | None:
+    """:data:`CONV_BAND_BYTES` where TensorFlow runs its CPU convolutions through oneDNN and sees no
+    GPU, else None (Eigen and the GPU have no such cliff, and bands would only cost a copy)."""
+    import tensorflow as tf
+    from tensorflow.python.util import _pywrap_util_port
+
+    if tf.config.list_physical_devices("GPU") or not _pywrap_util_port.IsMklEnabled():
+        return None
+    return CONV_BAND_BYTES
 
 
 def start_tensorflow() -> None:
