@@ -1,5 +1,7 @@
 """Starting TensorFlow: the CPU backend chosen before it loads."""
 
+import os
+
 from texsynth.runtime.startup import onednn_default
 
 
@@ -18,3 +20,21 @@ def test_the_test_process_runs_with_the_choice_made():
 
     if platform.machine().lower() in ("x86_64", "amd64"):
         assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") in ("0", "1")
+
+
+def test_convolutions_are_banded_where_onednn_runs_them():
+    # A fresh process per backend: the choice is made when TensorFlow loads.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from texsynth.runtime.startup import CONV_BAND_BYTES
+
+    root = Path(__file__).resolve().parents[2]
+    probe = "from texsynth.runtime.startup import conv_band_bytes; print(conv_band_bytes())"
+    seen = {}
+    for flag in ("0", "1"):
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": flag, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+        seen[flag] = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                                    cwd=root, timeout=120, check=True).stdout.split()[-1]
+    assert seen == {"0": "None", "1": str(CONV_BAND_BYTES)}

@@ -49,11 +49,16 @@ def conv_band_bytes() -> int | None:
     """:data:`CONV_BAND_BYTES` where TensorFlow runs its CPU convolutions through oneDNN and sees no
     GPU, else None (Eigen and the GPU have no such cliff, and bands would only cost a copy)."""
     import tensorflow as tf
-    from tensorflow.python.util import _pywrap_util_port
 
-    if tf.config.list_physical_devices("GPU") or not _pywrap_util_port.IsMklEnabled():
+    if tf.config.list_physical_devices("GPU"):
         return None
-    return CONV_BAND_BYTES
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # private: may move in a later release
+
+        onednn = _pywrap_util_port.IsMklEnabled()
+    except (ImportError, AttributeError):
+        onednn = True  # bands where they are not needed cost only a copy
+    return CONV_BAND_BYTES if onednn else None
 
 
 def start_tensorflow() -> None:
