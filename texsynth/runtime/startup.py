@@ -1,4 +1,4 @@
-"""Starting TensorFlow for texsynth: quietly, and with one inter-op thread."""
+"""Starting TensorFlow for texsynth (quietly, one inter-op thread, oneDNN chosen per CPU) and what follows from that choice."""
 
 from __future__ import annotations
 
