@@ -1,4 +1,5 @@
-"""Starting TensorFlow for texsynth (quietly, one inter-op thread, oneDNN chosen per CPU) and what follows from that choice."""
+"""Starting TensorFlow for texsynth (quietly, one inter-op thread, oneDNN chosen per CPU), and what
+follows from that choice (convolutions in bands under oneDNN)."""
 
 from __future__ import annotations
 
