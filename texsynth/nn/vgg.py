@@ -81,15 +81,15 @@ def conv2d_banded(x: tf.Tensor, kernel: tf.Tensor, padding: str, max_bytes: int 
     if max_bytes is None or not x.shape.is_fully_defined():
         return tf.nn.conv2d(x, kernel, strides=1, padding=padding)
     kh, kw = kernel.shape[:2]
-    if padding == "SAME":
-        pads = [[0, 0], [(kh - 1) // 2, kh // 2], [(kw - 1) // 2, kw // 2], [0, 0]]
-        padded = tf.pad(x, pads)
-    else:
-        padded = x
-    rows = band_rows(padded.shape.as_list(), kernel.shape.as_list(), max_bytes)
+    pads = [[0, 0], [(kh - 1) // 2, kh // 2], [(kw - 1) // 2, kw // 2], [0, 0]] if padding == "SAME" else None
+    n, h, w, c = x.shape.as_list()
+    if pads:
+        h, w = h + kh - 1, w + kw - 1
+    rows = band_rows((n, h, w, c), kernel.shape.as_list(), max_bytes)
     if rows is None:
         return tf.nn.conv2d(x, kernel, strides=1, padding=padding)
-    out_h = padded.shape[1] - kh + 1
+    padded = tf.pad(x, pads) if pads else x  # only where it is banded: a padded copy costs a map
+    out_h = h - kh + 1
     bands = [tf.nn.conv2d(padded[:, top:min(top + rows, out_h) + kh - 1], kernel, strides=1, padding="VALID")
              for top in range(0, out_h, rows)]
     return tf.concat(bands, axis=1)
