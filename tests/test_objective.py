@@ -100,3 +100,17 @@ def test_redraw_changes_a_sliced_wasserstein_objective_reproducibly(tiny, noise_
     after = float(synth.loss_and_grad(x)[0])
     synth.objective.redraw(3)  # the seed the synthesizer drew the first directions from
     assert after != before and float(synth.loss_and_grad(x)[0]) == pytest.approx(before, rel=1e-6)
+
+
+def test_the_finest_octaves_alone_are_the_objective_of_a_run_with_that_many(tiny, noise_source):
+    config = SynthConfig(width=32, height=32, octaves=3, layers=["pool1", "conv2_2"], random_seed=3,
+                         precision="float32")
+    synth = synthesizer([noise_source], tiny, config)
+    one = synthesizer([noise_source], tiny, SynthConfig(**{**config.__dict__, "octaves": 1}))
+    finest = synth.objective.finest(1)
+    assert synth.objective.finest(3) is synth.objective and {t.octave for t in finest.terms} == {0}
+    x = tf.constant(synth.x0)
+    alone, whole = finest.loss_and_grad(x, synth.features), synth.loss_and_grad(x)
+    expected = one.loss_and_grad(x)
+    assert float(alone[0]) == pytest.approx(float(expected[0]), rel=1e-5) and float(alone[0]) < float(whole[0])
+    np.testing.assert_allclose(alone[1].numpy(), expected[1].numpy(), rtol=1e-4, atol=1e-6)

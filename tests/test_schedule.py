@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from texsynth.schedule import (detail_levels, downsample, iteration_costs, smoothed, stage_budgets, stage_noise,
-                               stage_sizes, upsample)
+from texsynth.schedule import (detail_levels, downsample, iteration_costs, settle_rule, smoothed, stage_budgets,
+                               stage_noise, stage_sizes, upsample)
 from texsynth.synthesis import SynthConfig
 from tests.conftest import synthesizer
 
@@ -59,6 +59,36 @@ def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_
     interrupted = again.run(stop_at_twelve)
     assert interrupted.interrupted and len(interrupted.losses) == 12 and interrupted.x.shape == again.x0.shape
     assert [s["iterations"] for s in again.stages] == [10, 2]
+
+
+def test_the_settle_rule_judges_the_fall_over_its_window():
+    assert settle_rule(0.0) is None
+    rule = settle_rule(0.2, window=3)
+    assert not rule([1.0, 0.9, 0.85])  # fewer than window + 1 losses: too early to judge
+    assert not rule([1.0, 0.9, 0.85, 0.79])  # fell 21% over the last 3 iterations
+    assert rule([1.0, 0.9, 0.85, 0.81])  # fell 19%
+    assert rule([5.0, 1.0, 0.9, 0.85, 0.81])  # only the window counts
+    assert not rule([-1.0, -1.1, -1.2, -1.3])  # relative to the loss's size, whatever its sign
+
+
+def test_the_full_size_stage_matches_its_own_octave_until_that_settles(tiny, noise_source):
+    config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=60, random_seed=2,
+                         precision="float32", detail_settle=0.99)
+    synth = synthesizer([noise_source], tiny, config)
+    seen = []
+    result = synth.run(lambda i, x, loss: seen.append((i, loss)))
+    # A rule that always holds once judged ends the detail phase after 11 of the 30 iterations;
+    # the other 19 match both octaves, whose loss is larger than the finest octave's alone.
+    assert [i for i, _ in seen] == list(range(1, 61)) and len(result.losses) == 60
+    assert synth.stages[-1]["detail_iterations"] == 11 and synth.stages[-1]["iterations"] == 30
+    assert seen[41][1] > seen[40][1]
+    # A rule that never holds: the detail phase takes at most half the stage.
+    capped = synthesizer([noise_source], tiny, dataclasses.replace(config, detail_settle=1e-12))
+    capped.run()
+    assert capped.stages[-1]["detail_iterations"] == 15 and capped.stages[-1]["iterations"] == 30
+    plain = synthesizer([noise_source], tiny, dataclasses.replace(config, detail_settle=0.0, max_iter=20))
+    plain.run()
+    assert "detail_iterations" not in plain.stages[-1]
 
 
 def test_smoothing_removes_a_pixel_checkerboard_and_keeps_the_mean():

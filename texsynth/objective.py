@@ -217,6 +217,24 @@ class Objective:
         mean = -self.lower.numpy()
         return Objective(terms, self.octaves - first_octave, self.padding, mean, self.interframe, spectrum)
 
+    def finest(self, octaves: int) -> "Objective":
+        """The objective of the finest ``octaves`` octaves alone (the image-wide terms kept).
+
+        Parameters
+        ----------
+        octaves : int
+
+        Returns
+        -------
+        Objective
+            Sharing the terms' targets.
+        """
+        if octaves >= self.octaves:
+            return self
+        mean = -self.lower.numpy()
+        return Objective([t for t in self.terms if t.octave < octaves], octaves, self.padding, mean, self.interframe,
+                         self.spectrum)
+
     def redraw(self, seed: int) -> None:
         """Draw the random parts of the terms' statistics anew (random projections); term ``i``
         draws from ``seed + i``, so a run is reproducible."""

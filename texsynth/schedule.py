@@ -15,14 +15,17 @@ import numpy as np
 import tensorflow as tf
 
 from texsynth.nn.pyramid import detail, gaussian_pyramid, level_sizes, reduce, wrap_pad
+from texsynth.optim.base import StopRule
 
-__all__ = ["STAGE_SHARES", "detail_levels", "downsample", "iteration_costs", "smoothed", "stage_budgets", "stage_noise",
-           "stage_sizes", "upsample"]
+__all__ = ["SETTLE_WINDOW", "STAGE_SHARES", "detail_levels", "downsample", "iteration_costs", "settle_rule", "smoothed",
+           "stage_budgets", "stage_noise", "stage_sizes", "upsample"]
 
 # Share of the iteration budget per stage, finest last, for 1 to 4+ stages (more stages: the
 # coarsest share is split evenly among the extra ones). Chosen with benchmarks/bench_time_to_quality.py:
 # the finest stage needs enough iterations to settle fine detail; the coarse ones are cheap.
 STAGE_SHARES = {1: (1.0,), 2: (0.5, 0.5), 3: (0.4, 0.3, 0.3), 4: (0.3, 0.25, 0.2, 0.25)}
+# Iterations over which a phase's progress is judged (see settle_rule).
+SETTLE_WINDOW = 10
 
 
 def stage_sizes(height: int, width: int, octaves: int, padding: str) -> list[tuple[int, int]]:
@@ -60,6 +63,37 @@ def stage_budgets(max_iter: int, stages: int) -> list[int]:
         if budgets[i] == 0 and budgets[-1] > 1:
             budgets[i], budgets[-1] = 1, budgets[-1] - 1
     return budgets
+
+
+def settle_rule(fraction: float, window: int = SETTLE_WINDOW) -> StopRule | None:
+    """The rule that ends a phase of a stage early: its loss fell by less than ``fraction`` of itself
+    over the last ``window`` iterations.
+
+    The full-size stage first matches its own octave alone (a third of the cost per iteration) and
+    goes on to every octave once that settles (``--detail-settle``, see
+    :meth:`texsynth.synthesis.Synthesizer.run`).
+
+    Parameters
+    ----------
+    fraction : float
+        0 or less: no rule.
+    window : int
+
+    Returns
+    -------
+    callable or None
+        ``rule(losses) -> bool`` for :meth:`texsynth.optim.base.Optimizer.minimize`'s ``stop``.
+    """
+    if fraction <= 0:
+        return None
+
+    def settled(losses: Sequence[float]) -> bool:
+        if len(losses) <= window:
+            return False
+        before = losses[-window - 1]
+        return before - losses[-1] < fraction * abs(before)
+
+    return settled
 
 
 def iteration_costs(sizes: Sequence[tuple[int, int]], budgets: Sequence[int]) -> list[float]:

@@ -31,3 +31,13 @@ def test_descent_stops_below_the_target_before_stepping_and_reports_every_loss()
     np.testing.assert_allclose(result.x, 1.5)
     budget = optimizer.minimize(loss_and_grad, np.full(4, 30.0, np.float32), 3)
     assert budget.reason is StopReason.BUDGET and len(budget.losses) == 3
+
+
+def test_a_stop_rule_ends_the_descent_after_the_step_it_holds():
+    def loss_and_grad(x):
+        return float(np.sum(x ** 2)), 2 * x
+
+    optimizer = NormalizedGradientDescent(0.5, lower=-100.0, upper=100.0)
+    result = optimizer.minimize(loss_and_grad, np.full(4, 3.0, np.float32), 10, stop=lambda losses: len(losses) == 2)
+    assert result.reason is StopReason.SETTLED and result.losses == [36.0, 25.0]
+    np.testing.assert_allclose(result.x, 2.0)  # the second step was taken

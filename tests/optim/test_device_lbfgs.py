@@ -52,6 +52,17 @@ def test_callback_sees_every_iteration_and_interrupt_keeps_the_latest():
     assert result.losses == [s[2] for s in seen]
 
 
+def test_a_stop_rule_ends_the_run_at_the_iteration_it_holds():
+    target = tf.constant(np.full((4, 4), 10.0, np.float32))
+    seen = []
+    result = DeviceLBFGS().minimize(_with_gradient(lambda x: tf.reduce_sum((x - target) ** 4)),
+                                    np.zeros((4, 4), np.float32), 50,
+                                    lambda i, x, loss: seen.append(np.asarray(x).copy()),
+                                    stop=lambda losses: len(losses) == 4)
+    assert result.reason is StopReason.SETTLED and result.reason.early and len(result.losses) == 4
+    np.testing.assert_array_equal(result.x, seen[-1])
+
+
 def test_lowers_a_texture_loss_as_far_as_scipy(tiny, noise_source):
     config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], random_seed=0, precision="float32",
                          schedule="joint")

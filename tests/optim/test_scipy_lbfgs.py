@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from texsynth.optim.base import StopReason
 from texsynth.optim.scipy_lbfgs import lbfgs
 
 
@@ -45,6 +46,15 @@ def test_callback_sees_every_iteration_and_interrupt_keeps_the_latest():
     assert result.interrupted and [s[0] for s in seen] == [1, 2, 3]
     np.testing.assert_array_equal(result.x, seen[-1][1])
     assert result.losses == [s[2] for s in seen] and len(result.seconds) == 3
+
+
+def test_a_stop_rule_ends_the_run_at_the_iteration_it_holds():
+    target = tf.constant(np.full((4, 4), 10.0, np.float32))
+    seen = []
+    result = lbfgs(_power(target, 1.0, power=4), np.zeros((4, 4), np.float32), max_iter=100,
+                   callback=lambda i, x, loss: seen.append(x.copy()), stop=lambda losses: len(losses) == 4)
+    assert result.reason is StopReason.SETTLED and len(result.losses) == 4
+    np.testing.assert_array_equal(result.x, seen[-1])
 
 
 def test_blas_runs_on_one_thread_while_optimising_and_is_restored_after():

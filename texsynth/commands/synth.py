@@ -101,6 +101,10 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--stage-noise", type=non_negative(float), default=2.0,
                      help="coarse-to-fine: smooth noise added to each upsampled stage, in units of the source's "
                           "finest detail at that octave, for the stage to shape into fine texture (0: none)")
+    new.add_argument("--detail-settle", type=non_negative(float), default=0.0,
+                     help="coarse-to-fine: the full-size stage first matches its own octave alone until its loss "
+                          "falls by less than this fraction over 10 iterations, then every octave (0: every octave "
+                          "from the start)")
     new.add_argument("--optimizer", choices=OPTIMIZERS, default="device",
                      help="device: L-BFGS in TensorFlow on the device (a GPU when there is one); scipy: scipy's "
                           "L-BFGS-B on the host (the ancestor's)")
@@ -166,7 +170,7 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
         redraw_every=args.redraw_every, directions=args.directions, stage_noise=args.stage_noise,
-        schedule=args.schedule, optimizer=args.optimizer)
+        detail_settle=args.detail_settle, schedule=args.schedule, optimizer=args.optimizer)
 
 
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:

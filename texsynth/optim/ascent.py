@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from texsynth.optim.base import Callback, OptimizeResult, StopReason
+from texsynth.optim.base import Callback, OptimizeResult, StopReason, StopRule
 
 __all__ = ["NormalizedGradientDescent", "normalized_step"]
 
@@ -59,8 +59,9 @@ class NormalizedGradientDescent:
     def __init__(self, step: float, stop_below: float = -np.inf, lower: float = 0.0, upper: float = 255.0) -> None:
         self.step, self.stop_below, self.lower, self.upper = step, stop_below, lower, upper
 
-    def minimize(self, loss_and_grad, x0: np.ndarray, max_iter: int, callback: Callback | None = None) -> OptimizeResult:
-        """Take at most ``max_iter`` steps from ``x0``."""
+    def minimize(self, loss_and_grad, x0: np.ndarray, max_iter: int, callback: Callback | None = None,
+                 stop: StopRule | None = None) -> OptimizeResult:
+        """Take at most ``max_iter`` steps from ``x0`` (``stop(losses)`` true after a step ends the run)."""
         result = OptimizeResult(x=x0)
         last = time.perf_counter()
         for iteration in range(1, max_iter + 1):
@@ -76,4 +77,7 @@ class NormalizedGradientDescent:
             now = time.perf_counter()
             result.seconds.append(now - last)
             last = now
+            if stop is not None and stop(result.losses):
+                result.reason = StopReason.SETTLED
+                break
         return result

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 import numpy as np
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["Callback", "LossAndGrad", "OptimizeResult", "Optimizer", "StopReason"]
+__all__ = ["Callback", "LossAndGrad", "OptimizeResult", "Optimizer", "StopRule", "StopReason"]
 
 LossAndGrad = Callable[["tf.Tensor"], "tuple[tf.Tensor, tf.Tensor]"]
 Callback = Callable[[int, np.ndarray, float], None]
+# Given the losses so far (one per iteration), whether to stop now.
+StopRule = Callable[[Sequence[float]], bool]
 
 
 class StopReason(str, enum.Enum):
@@ -27,12 +29,13 @@ class StopReason(str, enum.Enum):
     SMALL_GRADIENT = "converged: the gradient is below the tolerance"
     NO_PROGRESS = "no progress: the line search found no lower loss along the search direction"
     TARGET = "target loss reached"
+    SETTLED = "settled: the loss fell too little over the last iterations to go on (the caller's stop rule)"
     INTERRUPTED = "interrupted"
 
     @property
     def early(self) -> bool:
         """Whether the optimiser stopped by itself before its budget (not interrupted)."""
-        return self in (StopReason.CONVERGED, StopReason.SMALL_GRADIENT, StopReason.NO_PROGRESS)
+        return self in (StopReason.CONVERGED, StopReason.SMALL_GRADIENT, StopReason.NO_PROGRESS, StopReason.SETTLED)
 
 
 @dataclass
@@ -77,7 +80,7 @@ class Optimizer(Protocol):
     """Minimises a loss-and-gradient over an array from ``x0`` within an iteration budget."""
 
     def minimize(self, loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int,
-                 callback: Callback | None = None) -> OptimizeResult:
+                 callback: Callback | None = None, stop: StopRule | None = None) -> OptimizeResult:
         """Run from ``x0``.
 
         Parameters
@@ -90,6 +93,9 @@ class Optimizer(Protocol):
             Iteration budget.
         callback : callable, optional
             ``callback(iteration, x, loss)`` after every iteration (1-based).
+        stop : callable, optional
+            ``stop(losses)`` after every iteration (after the callback): True ends the run with
+            :attr:`StopReason.SETTLED`.
 
         Returns
         -------

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from texsynth.optim.base import Callback, LossAndGrad, OptimizeResult, StopReason
+from texsynth.optim.base import Callback, LossAndGrad, OptimizeResult, StopReason, StopRule
 
 __all__ = ["DeviceLBFGS"]
 
@@ -162,8 +162,9 @@ class DeviceLBFGS:
         return self._cache[key]
 
     def minimize(self, loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int,
-                 callback: Callback | None = None) -> OptimizeResult:
-        """Minimise from ``x0`` for at most ``max_iter`` iterations (Ctrl-C keeps the latest iterate)."""
+                 callback: Callback | None = None, stop: StopRule | None = None) -> OptimizeResult:
+        """Minimise from ``x0`` for at most ``max_iter`` iterations (Ctrl-C keeps the latest iterate;
+        ``stop(losses)`` true after an iteration ends the run, see the protocol)."""
         x, restart, step = self._compiled(loss_and_grad, tuple(x0.shape))
         restart(x0)
         result = OptimizeResult(x=x0, evaluations=1)
@@ -183,6 +184,9 @@ class DeviceLBFGS:
                     callback(iteration, x.read_value(), result.losses[-1])
                 if status:
                     result.reason = _STATUS[status]
+                    break
+                if stop is not None and stop(result.losses):
+                    result.reason = StopReason.SETTLED
                     break
         except KeyboardInterrupt:
             result.reason = StopReason.INTERRUPTED

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.optimize import minimize
 
-from texsynth.optim.base import Callback, LossAndGrad, OptimizeResult, StopReason
+from texsynth.optim.base import Callback, LossAndGrad, OptimizeResult, StopReason, StopRule
 from texsynth.runtime.blas import one_blas_thread
 
 __all__ = ["ScipyLBFGS", "lbfgs"]
@@ -40,7 +40,7 @@ def _reason(message: str) -> StopReason:
 
 def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int = 500, tol: float = 1e-9,
           callback: Callback | None = None,
-          typical_step: float = 1.0) -> OptimizeResult:
+          typical_step: float = 1.0, stop: StopRule | None = None) -> OptimizeResult:
     """Minimise ``loss_and_grad`` over an array with scipy's L-BFGS-B.
 
     Parameters
@@ -60,6 +60,9 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int = 500, tol: 
         in its variables; over a million pixels that moves each by a thousandth of a grey level,
         a loss change below float32 resolution, and it would stop at once ("relative reduction
         of F"). The optimiser therefore works on ``x / (typical_step * sqrt(x.size))``.
+    stop : callable, optional
+        ``stop(losses)`` after every iteration (after the callback): True ends the run with
+        :attr:`StopReason.SETTLED`.
 
     Returns
     -------
@@ -75,6 +78,7 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int = 500, tol: 
         return float(loss), grad.numpy().astype(np.float64).ravel() * unit
 
     last_time = [time.perf_counter()]
+    settled = [False]
 
     def on_iteration(intermediate_result) -> None:
         now = time.perf_counter()
@@ -84,6 +88,9 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int = 500, tol: 
         result.losses.append(float(intermediate_result.fun))
         if callback is not None:
             callback(len(result.losses), result.x, result.losses[-1])
+        if stop is not None and stop(result.losses):
+            settled[0] = True
+            raise StopIteration  # scipy ends the run and keeps this iterate
 
     # L-BFGS-B's bookkeeping calls BLAS; OpenBLAS workers left spinning after it took a core from
     # TensorFlow's next evaluation (8-9% of an iteration at 512x512 on 2 cores).
@@ -94,7 +101,7 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int = 500, tol: 
                                     callback=on_iteration,
                                     options={"maxiter": max_iter, "maxfun": max(15000, 4 * max_iter)})
         result.detail = str(scipy_result.message)
-        result.reason = _reason(result.detail)
+        result.reason = StopReason.SETTLED if settled[0] else _reason(result.detail)
         if not result.losses:  # converged before its first iteration
             result.x = (scipy_result.x * unit).reshape(shape).astype(x0.dtype)
     except KeyboardInterrupt:
@@ -118,6 +125,6 @@ class ScipyLBFGS:
         self.typical_step = typical_step
 
     def minimize(self, loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int,
-                 callback: Callback | None = None) -> OptimizeResult:
+                 callback: Callback | None = None, stop: StopRule | None = None) -> OptimizeResult:
         """Minimise from ``x0`` for at most ``max_iter`` iterations."""
-        return lbfgs(loss_and_grad, x0, max_iter, self.tol, callback, self.typical_step)
+        return lbfgs(loss_and_grad, x0, max_iter, self.tol, callback, self.typical_step, stop)
