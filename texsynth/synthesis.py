@@ -28,8 +28,7 @@ from texsynth.optim.device_lbfgs import DeviceLBFGS
 from texsynth.optim.scipy_lbfgs import ScipyLBFGS
 from texsynth.runtime.precision import resolve_precision
 from texsynth.schedule import (detail_levels, downsample, iteration_costs, settle_rule, smoothed, stage_budgets,
-                               stage_noise,
-                               stage_sizes, upsample)
+                               stage_noise, stage_sizes, upsample)
 from texsynth.seeds import make_seed
 from texsynth.stats import statistic
 
