@@ -214,8 +214,7 @@ class Objective:
         terms = [Term(t.octave - first_octave, t.tap, t.statistic, t.target, t.weight)
                  for t in self.terms if t.octave >= first_octave]
         spectrum = None if self.spectrum is None else self.spectrum.resized(*canvas)
-        mean = -self.lower.numpy()
-        return Objective(terms, self.octaves - first_octave, self.padding, mean, self.interframe, spectrum)
+        return self._with_terms(terms, self.octaves - first_octave, spectrum)
 
     def finest(self, octaves: int) -> "Objective":
         """The objective of the finest ``octaves`` octaves alone (the image-wide terms kept).
@@ -231,9 +230,12 @@ class Objective:
         """
         if octaves >= self.octaves:
             return self
-        mean = -self.lower.numpy()
-        return Objective([t for t in self.terms if t.octave < octaves], octaves, self.padding, mean, self.interframe,
-                         self.spectrum)
+        return self._with_terms([t for t in self.terms if t.octave < octaves], octaves, self.spectrum)
+
+    def _with_terms(self, terms: Sequence[Term], octaves: int, spectrum: SpectrumTerm | None) -> "Objective":
+        """An objective of these terms over ``octaves`` octaves, with this one's padding, colour range
+        and inter-frame term."""
+        return Objective(terms, octaves, self.padding, -self.lower.numpy(), self.interframe, spectrum)
 
     def redraw(self, seed: int) -> None:
         """Draw the random parts of the terms' statistics anew (random projections); term ``i``

@@ -233,11 +233,15 @@ class Synthesizer:
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.x0 = rgb_to_vgg(make_seed(config.seed, config.count, *self.canvas, mean_rgb, rng, self.border,
                                        seed_image), weights.mean_bgr)
-        self.loss_and_grad = self.objective.compile(self.features)
-        self.exact_loss_and_grad = (self.loss_and_grad if self.features is self.exact_features
-                                    else self.objective.compile(self.exact_features))
+        self.loss_and_grad, self.exact_loss_and_grad = self._compiled(self.objective)
         self.switch_iteration: int | None = None
         self.stages: list[dict] = []
+
+    def _compiled(self, objective: Objective):
+        """``objective``'s loss and gradient through the run's features, and through float32 ones
+        (the same function where the run is float32), for :meth:`_optimise`."""
+        fast = objective.compile(self.features)
+        return fast, fast if self.features is self.exact_features else objective.compile(self.exact_features)
 
     def to_frames(self, x: np.ndarray) -> np.ndarray:
         """Pre-processed canvas to output frames: RGB uint8 (count, height, width, 3), margin cropped
@@ -295,8 +299,7 @@ class Synthesizer:
         for index, (size, budget) in enumerate(zip(sizes, budgets)):
             first_octave = len(sizes) - 1 - index
             objective = self.objective.stage(first_octave, size)
-            fast = objective.compile(self.features)
-            exact = fast if self.features is self.exact_features else objective.compile(self.exact_features)
+            fast, exact = self._compiled(objective)
             # Upsampled, the coarser result carries no pixel-scale noise; the joint schedule's noisy
             # start kept some at the highest frequencies, which the network barely sees (the hatching).
             # Its own finest band is blurred away first: a stage leaves a faint pattern of the period
@@ -336,8 +339,7 @@ class Synthesizer:
         if rule is None or objective.octaves == 1:
             return self._optimise(objective, fast, exact, start, budget, callback, log, offset)
         detail = objective.finest(1)
-        detail_fast = detail.compile(self.features)
-        detail_exact = detail_fast if self.features is self.exact_features else detail.compile(self.exact_features)
+        detail_fast, detail_exact = self._compiled(detail)
         # At most half the stage: the coarser octaves need their share to pull the detail back into
         # line (with 20 of 75 iterations left, a held-out dirt ended blotchier, with pixel-scale hatching).
         first = self._optimise(detail, detail_fast, detail_exact, start, max(1, budget // 2), callback, log, offset,
