@@ -114,3 +114,25 @@ def test_the_finest_octaves_alone_are_the_objective_of_a_run_with_that_many(tiny
     expected = one.loss_and_grad(x)
     assert float(alone[0]) == pytest.approx(float(expected[0]), rel=1e-5) and float(alone[0]) < float(whole[0])
     np.testing.assert_allclose(alone[1].numpy(), expected[1].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_sources_of_different_sizes_are_each_described_at_their_own_size(tiny):
+    from texsynth.nn.vgg import VGGFeatures
+    from texsynth.objective import Objective
+    from texsynth.stats.sliced_wasserstein import SlicedWasserstein
+
+    rng = np.random.default_rng(4)
+    sources = [rng.uniform(0, 255, (h, w, 3)).astype(np.float32) for h, w in ((48, 52), (56, 60), (64, 64), (50, 70))]
+    features = VGGFeatures(tiny, 7, "valid")
+
+    def build(images):
+        return Objective.from_sources(images, features, [2, 7], 1, "valid", "wrap", statistic=SlicedWasserstein(),
+                                      colour_statistic=SlicedWasserstein())
+
+    together = build(sources)
+    alone = [build([image]) for image in sources]
+    for index, term in enumerate(together.terms):
+        samples = term.target.target.samples
+        assert len(samples) == len(sources)
+        for own, objective in zip(samples, alone):
+            np.testing.assert_array_equal(own, objective.terms[index].target.target.samples[0])

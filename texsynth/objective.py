@@ -171,13 +171,21 @@ class Objective:
 
         # In a graph each map is freed as soon as its last use has run; describing the sources eagerly
         # instead left TensorFlow's allocator holding 30-75 MB more (anonymous memory at 512x512).
-        @tf.function(reduce_retracing=True)
+        # One trace per source size (a trace relaxed to unknown sizes would leave the statistics
+        # without the pixel count they subsample by), each called as a concrete function: through
+        # tf.function's __call__ a folder of differently sized sources would set off its warning
+        # about excessive retracing.
+        @tf.function
         def describe(x: tf.Tensor) -> list[tf.Tensor]:
             levels = gaussian_pyramid(x, octaves, source_padding)
             return [kind.describe(tensor) for level in levels
                     for kind, tensor in zip(kinds, octave_taps(level, taps, source_padding, features))]
 
-        per_source = [describe(tf.constant(rgb_to_vgg(image[None], features.mean_bgr))) for image in sources]
+        def described(image: np.ndarray) -> list[tf.Tensor]:
+            x = tf.constant(rgb_to_vgg(image[None], features.mean_bgr))
+            return describe.get_concrete_function(tf.TensorSpec(x.shape, x.dtype))(x)
+
+        per_source = [described(image) for image in sources]
         terms = []
         for index, per_term in enumerate(zip(*per_source)):
             octave, tap = divmod(index, len(taps))
