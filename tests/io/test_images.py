@@ -5,7 +5,6 @@ import pytest
 from PIL import Image
 
 from texsynth.errors import TexsynthError
-from texsynth.io.files import atomic_path
 from texsynth.io.gif import save_gif
 from texsynth.io.images import check_output_file, list_image_files, load_image, resize_image, save_image
 
@@ -94,23 +93,6 @@ def test_resize_keeps_range_and_size():
     assert out.shape == (30, 50, 3) and out.min() >= 0 and out.max() <= 255
 
 
-def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    target = tmp_path / "out.png"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("boom")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_atomic_write_replaces_whole(tmp_path):
-    target = tmp_path / "out.png"
-    save_image(np.zeros((4, 4, 3), np.uint8), target)
-    save_image(np.full((4, 4, 3), 255, np.uint8), target)
-    assert load_image(target).min() == 255
-    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
-
-
 def test_gif_has_all_frames(tmp_path):
     frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 128, 255)]
     save_gif(frames, tmp_path / "a.gif", 50)
@@ -126,6 +108,10 @@ def test_check_output_file(tmp_path):
         check_output_file(tmp_path)
     with pytest.raises(TexsynthError, match="unknown image extension"):
         check_output_file(tmp_path / "out.xyz")
+    deep = tmp_path / "new" / "deeper" / "out.png"
+    assert check_output_file(deep) == deep and not (tmp_path / "new").exists()  # checking makes nothing
+    save_image(np.zeros((4, 4, 3), np.uint8), deep)  # the write makes the folders
+    assert deep.is_file()
 
 
 def test_outputs_get_the_usual_permissions(tmp_path):

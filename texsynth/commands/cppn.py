@@ -22,7 +22,7 @@ from texsynth.commands.args import ArgumentParser, at_least, non_negative, posit
 from texsynth.cppn import (ARCHITECTURES, CPPN, CPPNConfig, build_cppn, draw_z, interpolate_z, load_cppn, render,
                            render_rows, save_cppn, unit_to_uint8, with_z)
 from texsynth.errors import TexsynthError
-from texsynth.io.files import atomic_path, ensure_writable_dir
+from texsynth.io.files import atomic_path, check_writable_dir, ensure_writable_dir
 from texsynth.io.gif import encode_gif
 from texsynth.io.images import check_output_file, save_image
 from texsynth.io.png import write_png_rows
@@ -193,7 +193,7 @@ def _check_save_path(target: Path, output: Path) -> None:
         raise TexsynthError(f"--save {target} is a directory; give a file name such as {target / 'net.npz'}")
     if target.resolve() == output.resolve():
         raise TexsynthError(f"--save and --output are the same file: {target}")
-    ensure_writable_dir(target.parent if str(target.parent) else Path("."))
+    check_writable_dir(target.parent if str(target.parent) else Path("."))
 
 
 def _check_format_size(path: Path, width: int, height: int) -> None:

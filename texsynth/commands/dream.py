@@ -155,7 +155,7 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
 
     from texsynth.commands.runfolder import make_output_folder, peak_memory_mb, run_header, write_command, write_run_json
     from texsynth.dream import check_octaves_fit, dream, noise_image, octave_shapes
-    from texsynth.io.files import ensure_writable_dir
+    from texsynth.io.files import check_writable_dir
     from texsynth.io.images import check_output_file, load_image, save_image
     from texsynth.nn.geometry import receptive_margin
     from texsynth.nn.layers import layer_names, resolve_weighted_layers
@@ -179,7 +179,7 @@ def main(argv: Sequence[str], prog: str = "texsynth dream") -> int:
     if command.output:
         check_output_file(command.output)
     else:
-        ensure_writable_dir(command.output_dir)
+        check_writable_dir(command.output_dir)
     if image is None:
         image = noise_image(width, height, np.random.default_rng(noise_seed))
 

@@ -227,7 +227,7 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
 
     from texsynth.commands.runfolder import make_output_folder, peak_memory_mb, run_header, write_command, write_run_json
     from texsynth.io.gif import save_gif
-    from texsynth.io.files import ensure_writable_dir
+    from texsynth.io.files import check_writable_dir
     from texsynth.io.images import check_output_file, load_image, save_image
     from texsynth.nn.weights import load_weights
     from texsynth.progress import Progress, format_duration, log
@@ -238,7 +238,7 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
     if command.output:
         check_output_file(command.output)
     else:
-        ensure_writable_dir(command.output_dir)
+        check_writable_dir(command.output_dir)
     sources = scale_sources([load_image(path) for path in command.sources], config.source_scale, config.source_width)
     seed_image = load_image(command.seed_image) if command.seed_image else None
     weights = weights if weights is not None else load_weights(command.weights, command.data_dir)

@@ -1,7 +1,8 @@
 """Writing files atomically, and checking that an output folder can take them.
 
 Every write goes to a temporary file in the destination folder and is renamed into place, so a
-reader (or a Ctrl-C) never sees a half-written file.
+reader (or a Ctrl-C) never sees a half-written file. Checks made before a run create nothing, so a
+run refused for bad input leaves no empty folders behind; the first write makes the folders it needs.
 """
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ from typing import Any, Iterator
 
 from texsynth.errors import TexsynthError
 
-__all__ = ["atomic_path", "ensure_writable_dir", "write_json", "write_text"]
+__all__ = ["atomic_path", "check_writable_dir", "ensure_writable_dir", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    Missing folders above ``path`` are created. On any exception the temporary file is removed and
+    ``path`` is left untouched.
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
         raise TexsynthError(f"cannot write to {directory}: {error.strerror or error}") from None
@@ -57,6 +60,31 @@ def write_json(data: Any, path: str | os.PathLike) -> Path:
     return write_text(json.dumps(data, indent=2, default=str) + "\n", path)
 
 
+def check_writable_dir(path: str | os.PathLike) -> Path:
+    """Check that ``path`` is, or can be made, a folder that takes files, creating nothing.
+
+    The nearest existing folder at or above ``path`` gets a test file (removed at once): permission
+    bits do not tell, for root or on read-only and virtual file systems.
+
+    Raises
+    ------
+    TexsynthError
+        If something on the way is not a folder, or the nearest existing folder cannot be written.
+    """
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise TexsynthError(f"cannot write to output folder {path}: {existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise TexsynthError(f"cannot write to output folder {path}: {error.strerror or error}") from None
+    return path
+
+
 def ensure_writable_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` (and parents) if needed and check that files can be written in it.
 
@@ -68,8 +96,6 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
     except OSError as error:
         raise TexsynthError(f"cannot write to output folder {path}: {error.strerror or error}") from None
-    return path
+    return check_writable_dir(path)

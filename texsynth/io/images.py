@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from texsynth.errors import TexsynthError
-from texsynth.io.files import atomic_path, ensure_writable_dir
+from texsynth.io.files import atomic_path, check_writable_dir
 
 __all__ = ["IMAGE_EXTENSIONS", "check_output_file", "list_image_files", "load_image", "resize_image",
            "save_image", "to_uint8"]
@@ -154,10 +154,10 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> Path:
 
 def check_output_file(path: str | os.PathLike) -> Path:
     """Check that an output image can be written: a known image extension, and a folder that exists
-    or can be made, and is writable."""
+    or can be made, and is writable. Creates nothing (the write makes missing folders)."""
     path = Path(path)
     if path.is_dir():
         raise TexsynthError(f"output {path} is a directory; give a file name such as {path / 'out.png'}")
     _format_for(path)
-    ensure_writable_dir(path.parent if str(path.parent) else Path("."))
+    check_writable_dir(path.parent if str(path.parent) else Path("."))
     return path
