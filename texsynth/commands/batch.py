@@ -161,7 +161,7 @@ def main(argv: Sequence[str], prog: str = "texsynth batch") -> int:
     from texsynth.io.files import ensure_writable_dir
     from texsynth.progress import log
 
-    ensure_writable_dir(report_path.parent if str(report_path.parent) else Path("."))
+    ensure_writable_dir(report_path.parent)
     say = lambda message: log(message, args.quiet)  # noqa: E731
     on_cluster = address not in (None, LOCAL)
     gpus = [] if on_cluster else visible_gpus()

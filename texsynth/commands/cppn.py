@@ -193,7 +193,7 @@ def _check_save_path(target: Path, output: Path) -> None:
         raise TexsynthError(f"--save {target} is a directory; give a file name such as {target / 'net.npz'}")
     if target.resolve() == output.resolve():
         raise TexsynthError(f"--save and --output are the same file: {target}")
-    check_writable_dir(target.parent if str(target.parent) else Path("."))
+    check_writable_dir(target.parent)
 
 
 def _check_format_size(path: Path, width: int, height: int) -> None:

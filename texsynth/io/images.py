@@ -159,5 +159,5 @@ def check_output_file(path: str | os.PathLike) -> Path:
     if path.is_dir():
         raise TexsynthError(f"output {path} is a directory; give a file name such as {path / 'out.png'}")
     _format_for(path)
-    check_writable_dir(path.parent if str(path.parent) else Path("."))
+    check_writable_dir(path.parent)
     return path

@@ -45,7 +45,7 @@ def save_model(model: VAE, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise TexsynthError(f"model file must end in .keras, got {path}")
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory))
     except OSError as error:
