@@ -28,6 +28,30 @@ def test_atomic_write_makes_missing_folders(tmp_path):
     assert (tmp_path / "a" / "b" / "x.json").read_text() == "[]\n"
 
 
+def test_atomic_write_follows_the_umask_without_setting_it(tmp_path, monkeypatch):
+    previous = os.umask(0o027)
+    try:
+        # Setting the umask, even for a moment, would change it for every thread of the process.
+        monkeypatch.setattr(os, "umask", lambda mask: pytest.fail("atomic_path set the umask"))
+        write_json({}, tmp_path / "x.json")
+        with atomic_path(tmp_path / "y.bin") as tmp:
+            assert tmp.stat().st_mode & 0o777 == 0o640 and tmp.name.startswith(".y.bin.")
+            tmp.write_bytes(b"y")
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json", "y.bin"]
+
+
+def test_atomic_write_of_two_writers_uses_two_temporaries(tmp_path):
+    with atomic_path(tmp_path / "a.txt") as first, atomic_path(tmp_path / "a.txt") as second:
+        assert first != second
+        first.write_text("1")
+        second.write_text("2")
+    assert (tmp_path / "a.txt").read_text() == "1"  # the outer one is renamed last
+
+
 def test_check_writable_dir_creates_nothing(tmp_path):
     target = tmp_path / "a" / "b"
     assert check_writable_dir(target) == target

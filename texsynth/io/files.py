@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,21 +31,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        tmp = _create_temporary(directory, path.name)
     except OSError as error:
         raise TexsynthError(f"cannot write to {directory}: {error.strerror or error}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp makes the file private (0600); outputs should get the usual permissions (umask applies).
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _create_temporary(directory: Path, name: str) -> Path:
+    """Create a new empty file with an unused hidden name beside ``name`` in ``directory``.
+
+    Opened with mode 0666 so the kernel applies the umask, as to any new output: ``mkstemp`` makes a
+    private 0600 file, and reading the umask to widen it means setting it, which would change it for
+    every thread of the process for a moment.
+    """
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name for {name}")
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:
