@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from itertools import accumulate
 from typing import Sequence, TextIO
+
+# Steps of the current stage its rate is measured over, once it has had that many.
+RECENT_STEPS = 10
 
 
 def format_duration(seconds: float) -> str:
@@ -36,9 +38,12 @@ class Progress:
         Seconds between plain lines when not on a TTY.
     costs : sequence of float, optional
         Relative cost of each of the ``total`` steps, where they differ (a coarse-to-fine stage's
-        iterations cost its canvas's pixels): the ETA is the remaining cost at the rate of cost
-        done so far, not the remaining steps at the mean step rate, which promised a quarter of
-        the time left when the last, full-size stage began.
+        iterations cost its canvas's pixels). Runs of equal cost are stages, each timed on its
+        own from its first reported step (which also traces the stage's graph) on; the rate shown
+        is the current stage's. Remaining steps are priced by ``a + b * cost`` through the two
+        latest timed stages: small stages cost more than their share of pixels (fixed work per
+        step), and the mean rate of all steps so far promised twice the time left while the
+        coarse stages ran (a quarter of it before costs were counted at all).
     warmup : int
         Leading steps left out of the rate: a command's first iteration also traces its graph
         (tens of seconds at 64² that would otherwise be extrapolated over the whole run, an ETA
@@ -51,7 +56,15 @@ class Progress:
         if costs is not None and len(costs) != total:
             raise ValueError(f"{len(costs)} step costs for {total} steps")
         self.total = total
-        self._done_cost = None if costs is None else list(accumulate(map(float, costs), initial=0.0))
+        # Stages: runs of steps of equal cost, as [first step, last step, cost per step] (1-based).
+        self._stages: list[list] = []
+        for step, cost in enumerate(costs or [], 1):
+            if self._stages and self._stages[-1][2] == float(cost):
+                self._stages[-1][1] = step
+            else:
+                self._stages.append([step, step, float(cost)])
+        # The first and the latest (step, time) reported in each stage.
+        self._seen: dict[int, list[tuple[int, float]]] = {}
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet
@@ -85,21 +98,56 @@ class Progress:
         return "  ".join(parts)
 
     def _rate(self, step: int, now: float) -> tuple[float, str]:
-        """Steps per second since the warm-up, and the ETA as text."""
+        """Steps per second since the warm-up (with costs: in the current stage), and the ETA as text."""
+        if self._stages and 0 < step <= self.total:
+            return self._staged_rate(step, now)
         if self._anchor is None and step >= self.warmup:
             self._anchor = (step, now) if self.warmup > 0 else (0, self.start)
         if self._anchor is None or step <= self._anchor[0] or now <= self._anchor[1]:
             elapsed = now - self.start
             return (step / elapsed if elapsed > 0 else 0.0), "ETA ?"
         first, since = self._anchor
-        elapsed = now - since
-        rate = (step - first) / elapsed
-        if self._done_cost is not None and 0 < step <= self.total:
-            done = self._done_cost[step] - self._done_cost[first]
-            eta = (self._done_cost[-1] - self._done_cost[step]) * elapsed / done if done > 0 else float("nan")
-        else:
-            eta = (self.total - step) / rate
-        return rate, f"ETA {format_duration(eta)}" if eta == eta else "ETA ?"
+        rate = (step - first) / (now - since)
+        return rate, f"ETA {format_duration((self.total - step) / rate)}"
+
+    def _staged_rate(self, step: int, now: float) -> tuple[float, str]:
+        """:meth:`_rate` where steps cost differently: each stage timed on its own, and the stages
+        to come priced by a linear cost model through the two latest timed ones."""
+        current = next(k for k, (first, last, _) in enumerate(self._stages) if first <= step <= last)
+        if not self._seen and self.warmup == 0:
+            self._seen[0] = [(0, self.start)]  # no warm-up: the first stage is timed from the start
+        if step >= self.warmup:
+            seen = self._seen.setdefault(current, [])
+            seen.append((step, now))
+            del seen[1:-RECENT_STEPS - 1]  # the first report and the latest ones
+        # Seconds per step and cost per step of every stage with two reports, over the whole stage.
+        timed = {k: ((t1 - t0) / (s1 - s0), self._stages[k][2])
+                 for k, seen in self._seen.items() if len(seen) >= 2
+                 for (s0, t0), (s1, t1) in [(seen[0], seen[-1])] if s1 > s0 and t1 > t0}
+        # The current stage's own steps over its latest ones: its first steps are slower (the line
+        # search tries more points before L-BFGS has curvature pairs).
+        recent = self._seen.get(current, [])
+        if current in timed and len(recent) > RECENT_STEPS:
+            (s0, t0), (s1, t1) = recent[-RECENT_STEPS - 1], recent[-1]
+            if s1 > s0 and t1 > t0:
+                timed[current] = ((t1 - t0) / (s1 - s0), timed[current][1])
+        if not timed:
+            elapsed = now - self.start
+            return (step / elapsed if elapsed > 0 else 0.0), "ETA ?"
+        latest = sorted(timed)[-2:]
+        seconds, cost = timed[latest[-1]]
+        slope, fixed = seconds / cost, 0.0
+        if len(latest) == 2:
+            earlier_seconds, earlier_cost = timed[latest[0]]
+            if earlier_cost != cost and (seconds - earlier_seconds) / (cost - earlier_cost) > 0:
+                slope = (seconds - earlier_seconds) / (cost - earlier_cost)
+                fixed = max(seconds - slope * cost, 0.0)
+        eta = 0.0
+        for k in range(current, len(self._stages)):
+            first, last, stage_cost = self._stages[k]
+            left = last - max(first - 1, step)
+            eta += left * (timed[k][0] if k in timed else fixed + slope * stage_cost)
+        return 1.0 / timed.get(current, timed[latest[-1]])[0], f"ETA {format_duration(eta)}"
 
     def _emit(self, line: str, step: int, now: float) -> None:
         """Redraw the live line on a terminal; in a log, print it at most every ``log_interval`` s."""
