@@ -136,3 +136,21 @@ def test_sources_of_different_sizes_are_each_described_at_their_own_size(tiny):
         assert len(samples) == len(sources)
         for own, objective in zip(samples, alone):
             np.testing.assert_array_equal(own, objective.terms[index].target.target.samples[0])
+
+
+def test_a_stage_describes_the_spectrum_of_the_sources_at_its_octave(tiny, noise_source):
+    from texsynth.io.images import load_image
+    from texsynth.nn.pyramid import gaussian_pyramid
+    from texsynth.nn.vgg import rgb_to_vgg
+    from texsynth.spectrum import SpectrumTerm
+
+    config = SynthConfig(width=32, height=32, octaves=2, layers=["pool1"], random_seed=3, precision="float32",
+                         spectrum_weight=0.5)
+    synth = synthesizer([noise_source], tiny, config)
+    stage = synth.objective.stage(1, (16, 16))
+    source = rgb_to_vgg(load_image(noise_source).astype(np.float32), synth.mean_bgr)
+    level = gaussian_pyramid(tf.constant(source[None]), 2, "valid")[1][0].numpy()
+    expected = SpectrumTerm.from_sources([level], 16, 16, 0.5)
+    np.testing.assert_allclose(stage.spectrum.target.numpy(), expected.target.numpy(), rtol=1e-4, atol=1e-2)
+    assert stage.spectrum.weight == pytest.approx(expected.weight, rel=1e-5)
+    assert synth.objective.spectrum.target.shape == (3, 32, 32)

@@ -66,3 +66,20 @@ def test_gradient_is_twice_the_distance_to_the_projection():
     eps = 0.5
     numeric = (float(term.loss(x + eps * v)) - float(term.loss(x - eps * v))) / (2 * eps)
     assert float(np.sum(grad * v)) == pytest.approx(numeric, rel=0.02)
+
+
+@pytest.mark.parametrize("octave", [0, 1, 2])
+def test_a_coarse_stage_gets_the_spectrum_of_the_source_at_its_octave(octave):
+    # Stripes of period 32 source pixels: a stage canvas at octave k covers 2**k output pixels per
+    # pixel, so there the stripes have a period of 32 / 2**k canvas pixels: 2, 4 and 8 cycles
+    # across a 64-pixel canvas (within one frequency: the coarse source levels are not a whole
+    # number of periods). Described at full size, every stage would see 2.
+    x = np.arange(192)
+    stripes = 60 * np.sin(2 * np.pi * x / 32)[None, :, None] * np.ones((192, 1, 3))
+    source = stripes + np.random.default_rng(6).normal(0, 2, (192, 192, 3))
+    term = SpectrumTerm.from_sources([source], 192, 192, 0.5).resized(64, 64, octave)
+    modulus = np.abs(term.target.numpy()).sum(axis=0)
+    modulus[0, 0] = 0.0
+    row, column = np.unravel_index(np.argmax(modulus), modulus.shape)
+    assert row == 0 and abs(min(column, 64 - column) - 2 * 2**octave) <= (octave == 2)
+    assert term.strength == 0.5 and len(term.sources) == 1 and term.sources[0].shape == (192, 192, 3)

@@ -199,7 +199,7 @@ class Objective:
             if canvas is None:
                 raise ValueError("a spectrum term needs the canvas size")
             spectrum = SpectrumTerm.from_sources([rgb_to_vgg(image, features.mean_bgr) for image in sources], *canvas,
-                                                 spectrum_weight)
+                                                 spectrum_weight, source_padding)
         return cls(terms, octaves, padding, features.mean_bgr, interframe, spectrum)
 
     def stage(self, first_octave: int, canvas: tuple[int, int]) -> "Objective":
@@ -221,7 +221,7 @@ class Objective:
             return self
         terms = [Term(t.octave - first_octave, t.tap, t.statistic, t.target, t.weight)
                  for t in self.terms if t.octave >= first_octave]
-        spectrum = None if self.spectrum is None else self.spectrum.resized(*canvas)
+        spectrum = None if self.spectrum is None else self.spectrum.resized(*canvas, first_octave)
         return self._with_terms(terms, self.octaves - first_octave, spectrum)
 
     def finest(self, octaves: int) -> "Objective":

@@ -27,6 +27,8 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from texsynth.nn.pyramid import gaussian_pyramid
+
 __all__ = ["SpectrumTerm", "periodic_component", "resampled_spectrum", "spectrum_projection"]
 
 
@@ -122,15 +124,19 @@ class SpectrumTerm:
         The pre-processed sources, to build the term again for another canvas size.
     strength : float
         ``--spectrum-weight``.
+    source_padding : {"valid", "same"}
+        The sources' pyramid padding, to describe them at a coarser octave (:meth:`resized`).
     """
 
     target: tf.Tensor
     weight: float
     sources: tuple[np.ndarray, ...] = ()
     strength: float = 0.0
+    source_padding: str = "valid"
 
     @classmethod
-    def from_sources(cls, sources: Sequence[np.ndarray], height: int, width: int, weight: float) -> "SpectrumTerm":
+    def from_sources(cls, sources: Sequence[np.ndarray], height: int, width: int, weight: float,
+                     source_padding: str = "valid") -> "SpectrumTerm":
         """Build the term for a canvas of ``height`` x ``width`` from source images.
 
         Parameters
@@ -139,6 +145,8 @@ class SpectrumTerm:
             In the same units and channel order as the images the loss will see (pre-processed).
         height, width : int
         weight : float
+        source_padding : {"valid", "same"}
+            The sources' pyramid padding (:meth:`resized`).
 
         Notes
         -----
@@ -153,11 +161,22 @@ class SpectrumTerm:
             first = np.sqrt(power) * np.exp(1j * np.angle(first))
         variance = float(np.mean([np.var(s, axis=(0, 1)).mean() for s in sources]))
         target = tf.constant(np.transpose(first, (2, 0, 1)).astype(np.complex64))
-        return cls(target, weight / max(variance, 1e-12), tuple(sources), weight)
+        return cls(target, weight / max(variance, 1e-12), tuple(sources), weight, source_padding)
 
-    def resized(self, height: int, width: int) -> "SpectrumTerm":
-        """The same term for a canvas of another size (a stage of a coarse-to-fine schedule)."""
-        return SpectrumTerm.from_sources(self.sources, height, width, self.strength)
+    def resized(self, height: int, width: int, octave: int = 0) -> "SpectrumTerm":
+        """The term for the canvas of a coarse-to-fine stage: ``height`` x ``width`` pixels at pyramid
+        ``octave``, each pixel covering ``2**octave`` of the output's.
+
+        The target is the spectrum of the sources' own level at that octave: resampled from the
+        full-size sources, one stage pixel would stand for one source pixel, and a coarse stage
+        would be pulled towards the source's structure enlarged ``2**octave`` times.
+        """
+        sources = self.sources
+        if octave > 0:
+            sources = tuple(gaussian_pyramid(tf.constant(s[None], tf.float32), octave + 1, self.source_padding)[-1][0]
+                            .numpy() for s in sources)
+        term = SpectrumTerm.from_sources(sources, height, width, self.strength, self.source_padding)
+        return SpectrumTerm(term.target, term.weight, self.sources, self.strength, self.source_padding)
 
     def loss(self, image: tf.Tensor) -> tf.Tensor:
         """``weight · Σ_frames mean (x − P(x))²`` of clipped images (N, H, W, C)."""
