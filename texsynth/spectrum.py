@@ -74,18 +74,29 @@ def resampled_spectrum(image: np.ndarray, height: int, width: int) -> np.ndarray
     -------
     ndarray, shape (height, width, C), complex128
         At each output frequency, the source's transform at the nearest source frequency (in
-        cycles per pixel), times ``sqrt(height * width / (H * W))`` so that a same-size inverse
-        transform has the source's energy per pixel. Hermitian symmetry is kept.
+        cycles per pixel, halves rounded away from zero, so that every source frequency serves
+        about equally many output ones), times ``sqrt(height * width / (H * W))`` so that a
+        same-size inverse transform has the source's energy per pixel. The mean (frequency 0) is
+        one coefficient on both grids: it is scaled by ``height * width / (H * W)`` to keep the
+        source's mean, and no other output frequency takes it. Hermitian symmetry is kept.
     """
     h, w = image.shape[:2]
     spectrum = np.fft.fft2(periodic_component(image), axes=(0, 1))
+    mean = spectrum[0, 0].copy()
+    # Nearest-neighbour resampling to a larger grid gave the mean's coefficient to the lowest
+    # frequencies around it too, a wave as strong as the mean across the output (slow tints).
+    spectrum[0, 0] = 0.0
 
     def nearest(n_out: int, n_src: int) -> np.ndarray:
-        signed = np.fft.fftfreq(n_out) * n_out  # integer frequencies, negative ones last
-        return np.rint(signed * n_src / n_out).astype(int) % n_src
+        scaled = np.fft.fftfreq(n_out) * n_src  # source frequencies, negative ones last
+        # Half away from zero keeps the mapping odd (Hermitian symmetry); numpy's rint rounds half
+        # to even, which served even source frequencies three times and odd ones once at 2x.
+        return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)).astype(int) % n_src
 
     rows, cols = nearest(height, h), nearest(width, w)
-    return spectrum[rows][:, cols] * np.sqrt(height * width / (h * w))
+    resampled = spectrum[rows][:, cols] * np.sqrt(height * width / (h * w))
+    resampled[0, 0] = mean * (height * width / (h * w))
+    return resampled
 
 
 def spectrum_projection(x: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
