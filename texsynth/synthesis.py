@@ -32,12 +32,7 @@ from texsynth.schedule import (detail_levels, downsample, iteration_costs, settl
 from texsynth.seeds import make_seed
 from texsynth.stats import statistic
 
-__all__ = ["SPECTRUM_WEIGHT", "SynthConfig", "Synthesizer", "output_padding", "pool_bytes", "scale_sources"]
-
-# The spectrum term's weight with --loss sw when none is given (benchmarks/quality.py: it won on 8 of
-# the 10 tuning textures at 256x256, median 0.91 against 0.99, and made tiles, grids and brick courses far
-# more regular); --loss gram stays the ancestor's objective, without it.
-SPECTRUM_WEIGHT = 0.1
+__all__ = ["SynthConfig", "Synthesizer", "output_padding", "pool_bytes", "scale_sources"]
 
 # Bytes of the largest float32 map, per pixel (64 channels at the finest octave).
 _MAP_BYTES = 64 * 4
@@ -47,8 +42,7 @@ _MAP_BYTES = 64 * 4
 class SynthConfig:
     """The settings of one synthesis run (what the command line's synthesis flags resolve to).
 
-    Validated on construction: a bad value raises :class:`~texsynth.errors.TexsynthError`. A
-    ``spectrum_weight`` of None becomes :data:`SPECTRUM_WEIGHT` with ``loss="sw"`` and 0 with ``"gram"``.
+    Validated on construction: a bad value raises :class:`~texsynth.errors.TexsynthError`.
     """
 
     width: int = 512
@@ -74,7 +68,7 @@ class SynthConfig:
     colour_weight: float = 1.0
     precision: str = "auto"
     loss: str = "sw"
-    spectrum_weight: float | None = None
+    spectrum_weight: float = 0.0
     redraw_every: int = 0
     directions: int = 0
     schedule: str = "coarse-to-fine"
@@ -84,8 +78,6 @@ class SynthConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(str(layer) for layer in self.layers))
-        if self.spectrum_weight is None:
-            object.__setattr__(self, "spectrum_weight", SPECTRUM_WEIGHT if self.loss == "sw" else 0.0)
         positive = {"width": self.width, "height": self.height, "octaves": self.octaves, "max_iter": self.max_iter,
                     "count": self.count, "mul": self.mul, "if_order": self.if_order, "if_octaves": self.if_octaves,
                     "tol": self.tol}

@@ -233,14 +233,3 @@ def test_every_loss_schedule_and_optimizer_runs(tmp_path, gravel_small, flags):
     argv = ["-s", str(gravel_small), str(gravel_small), *SMALL, "-m", "4", "--output", str(out), *flags]
     assert synthesize_main(argv) == 0
     assert load_image(out).shape == (96, 96, 3)
-
-
-@pytest.mark.parametrize("flags, weight", [([], 0.1), (["--loss", "gram"], 0.0), (["--spectrum-weight", "0"], 0.0),
-                                           (["--loss", "gram", "--spectrum-weight", "0.3"], 0.3)])
-def test_the_spectrum_term_is_on_by_default_with_sliced_wasserstein_only(flags, weight):
-    from texsynth.commands.synth import build_parser, synth_config
-    from texsynth.synthesis import SynthConfig
-
-    # --loss gram alone stays the ancestor's objective.
-    assert synth_config(build_parser().parse_args(["-s", "x.png", *flags])).spectrum_weight == weight
-    assert SynthConfig().spectrum_weight == 0.1 and SynthConfig(loss="gram").spectrum_weight == 0.0

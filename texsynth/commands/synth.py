@@ -86,9 +86,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                      help="statistic matched at every layer and octave: sw (sliced Wasserstein: the whole "
                           "distribution of the features along random directions) or gram (Gram matrices, the "
                           "ancestor's)")
-    new.add_argument("--spectrum-weight", type=non_negative(float), default=None,
+    new.add_argument("--spectrum-weight", type=non_negative(float), default=0.0,
                      help="weight of the spectrum constraint: pull the output towards the source's Fourier modulus, "
-                          "which carries long-range regularity (0: off; default 0.1 with --loss sw, 0 with gram)")
+                          "which carries long-range regularity (0: off)")
     new.add_argument("--redraw-every", type=non_negative(int), default=0,
                      help="with --loss sw: draw new random directions every N iterations, restarting L-BFGS "
                           "(0: keep the first directions)")
