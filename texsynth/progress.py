@@ -63,7 +63,7 @@ class Progress:
                 self._stages[-1][1] = step
             else:
                 self._stages.append([step, step, float(cost)])
-        # The first and the latest (step, time) reported in each stage.
+        # The first (step, time) reported in each stage and the latest RECENT_STEPS + 1 ones.
         self._seen: dict[int, list[tuple[int, float]]] = {}
         self.label = label
         self.stream = stream if stream is not None else sys.stderr

@@ -21,7 +21,7 @@ energy per pixel is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -186,8 +186,9 @@ class SpectrumTerm:
         if octave > 0:
             sources = tuple(gaussian_pyramid(tf.constant(s[None], tf.float32), octave + 1, self.source_padding)[-1][0]
                             .numpy() for s in sources)
-        term = SpectrumTerm.from_sources(sources, height, width, self.strength, self.source_padding)
-        return SpectrumTerm(term.target, term.weight, self.sources, self.strength, self.source_padding)
+        # Keeps the full-size sources, so that any stage can be described again from them.
+        return replace(SpectrumTerm.from_sources(sources, height, width, self.strength, self.source_padding),
+                       sources=self.sources)
 
     def loss(self, image: tf.Tensor) -> tf.Tensor:
         """``weight · Σ_frames mean (x − P(x))²`` of clipped images (N, H, W, C)."""
