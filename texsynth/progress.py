@@ -120,17 +120,14 @@ class Progress:
             seen = self._seen.setdefault(current, [])
             seen.append((step, now))
             del seen[1:-RECENT_STEPS - 1]  # the first report and the latest ones
-        # Seconds per step and cost per step of every stage with two reports, over the whole stage.
-        timed = {k: ((t1 - t0) / (s1 - s0), self._stages[k][2])
-                 for k, seen in self._seen.items() if len(seen) >= 2
-                 for (s0, t0), (s1, t1) in [(seen[0], seen[-1])] if s1 > s0 and t1 > t0}
-        # The current stage's own steps over its latest ones: its first steps are slower (the line
+        # Seconds per step and cost per step of every stage with two reports: a finished stage over
+        # all its steps, the current one over its latest ones (its first steps are slower: the line
         # search tries more points before L-BFGS has curvature pairs).
-        recent = self._seen.get(current, [])
-        if current in timed and len(recent) > RECENT_STEPS:
-            (s0, t0), (s1, t1) = recent[-RECENT_STEPS - 1], recent[-1]
+        timed = {}
+        for k, seen in self._seen.items():
+            (s0, t0), (s1, t1) = seen[max(0, len(seen) - RECENT_STEPS - 1) if k == current else 0], seen[-1]
             if s1 > s0 and t1 > t0:
-                timed[current] = ((t1 - t0) / (s1 - s0), timed[current][1])
+                timed[k] = ((t1 - t0) / (s1 - s0), self._stages[k][2])
         if not timed:
             elapsed = now - self.start
             return (step / elapsed if elapsed > 0 else 0.0), "ETA ?"
