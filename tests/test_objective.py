@@ -154,3 +154,46 @@ def test_a_stage_describes_the_spectrum_of_the_sources_at_its_octave(tiny, noise
     np.testing.assert_allclose(stage.spectrum.target.numpy(), expected.target.numpy(), rtol=1e-4, atol=1e-2)
     assert stage.spectrum.weight == pytest.approx(expected.weight, rel=1e-5)
     assert synth.objective.spectrum.target.shape == (3, 32, 32)
+
+
+def test_spectrum_octave_is_where_the_term_looks_in_each_schedule(tiny, noise_source):
+    from texsynth.io.images import load_image
+    from texsynth.nn.pyramid import gaussian_pyramid
+    from texsynth.nn.vgg import rgb_to_vgg
+    from texsynth.spectrum import SpectrumTerm
+
+    config = SynthConfig(width=32, height=32, octaves=3, layers=["pool1"], random_seed=3, precision="float32",
+                         spectrum_weight=0.5, spectrum_octave=1)
+    synth = synthesizer([noise_source], tiny, config)
+    source = rgb_to_vgg(load_image(noise_source).astype(np.float32), synth.mean_bgr)
+    levels = [level[0].numpy() for level in gaussian_pyramid(tf.constant(source[None]), 3, "valid")]
+    # The joint schedule's full canvas reads its own level 1; coarse-to-fine stages at octave 1 and
+    # coarser read their canvas, and the full-size stage has no spectrum term.
+    assert synth.objective.stage(0, (32, 32)).spectrum is None
+    assert synth.objective.stage(0, (32, 32)).terms == synth.objective.terms
+    for term, level, octave in [(synth.objective.spectrum, 1, 1), (synth.objective.stage(1, (16, 16)).spectrum, 0, 1),
+                                (synth.objective.stage(2, (8, 8)).spectrum, 0, 2)]:
+        size = 32 >> octave
+        expected = SpectrumTerm.from_sources([levels[octave]], size, size, 0.5)
+        assert (term.level, term.octave, term.target.shape) == (level, octave, (3, size, size))
+        np.testing.assert_allclose(term.target.numpy(), expected.target.numpy(), rtol=1e-4, atol=1e-2)
+    # Matching the finest octave alone leaves out a term of a coarser one.
+    assert synth.objective.finest(1).spectrum is None and synth.objective.finest(2).spectrum is not None
+
+
+def test_spectrum_octave_known_answer_and_gradient(tiny, noise_source):
+    from texsynth.nn.pyramid import gaussian_pyramid
+
+    def build(weight):
+        config = SynthConfig(width=32, height=32, octaves=2, layers=["pool1"], random_seed=3, precision="float32",
+                             spectrum_weight=weight, spectrum_octave=1)
+        return synthesizer([noise_source], tiny, config)
+
+    synth, plain = build(2.0), build(0.0)
+    x = tf.constant(synth.x0)
+    image = tf.clip_by_value(x, synth.objective.lower, synth.objective.upper)
+    half = gaussian_pyramid(image, 2, "wrap")[1]
+    expected = float(plain.loss_and_grad(x)[0]) + float(synth.objective.spectrum.loss(half))
+    assert float(synth.objective.spectrum.loss(half)) > 0
+    assert float(synth.loss_and_grad(x)[0]) == pytest.approx(expected, rel=1e-5)
+    _directional_check(synth, synth.x0, np.random.default_rng(2))

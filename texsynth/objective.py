@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from texsynth.interframe import InterframeTerm
-from texsynth.nn.pyramid import detail, gaussian_pyramid
+from texsynth.nn.pyramid import detail, gaussian_pyramid, level_sizes
 from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
 from texsynth.spectrum import SpectrumTerm
 from texsynth.stats.base import Statistic
@@ -108,7 +108,7 @@ class Objective:
     interframe : InterframeTerm, optional
         Ties the frames of an animation together.
     spectrum : SpectrumTerm, optional
-        Pulls the full-size image towards the sources' Fourier modulus.
+        Pulls one pyramid level of the canvas towards the sources' Fourier modulus there.
     """
 
     def __init__(self, terms: Sequence[Term], octaves: int, padding: str, mean_bgr: Sequence[float],
@@ -128,7 +128,8 @@ class Objective:
                      colour_statistic: Statistic | None = None, colour_weight: float = 1.0,
                      join_mode: str = "average", mul: float = 1.0,
                      interframe: InterframeTerm | None = None, spectrum_weight: float = 0.0,
-                     canvas: tuple[int, int] | None = None, seed: int = 0) -> "Objective":
+                     spectrum_octave: int = 0, canvas: tuple[int, int] | None = None,
+                     seed: int = 0) -> "Objective":
         """Describe the sources and build the terms.
 
         Parameters
@@ -155,6 +156,9 @@ class Objective:
         interframe : InterframeTerm, optional
         spectrum_weight : float
             Weight of the spectrum constraint (0: none).
+        spectrum_octave : int
+            The octave whose pixels the spectrum constraint looks at (0: the canvas itself); less
+            than ``octaves``.
         canvas : (int, int), optional
             The output canvas's (height, width), which the spectrum term needs.
         seed : int
@@ -198,8 +202,13 @@ class Objective:
         if spectrum_weight > 0:
             if canvas is None:
                 raise ValueError("a spectrum term needs the canvas size")
+            if not 0 <= spectrum_octave < octaves:
+                raise ValueError(f"the spectrum octave must be from 0 to {octaves - 1}")
             spectrum = SpectrumTerm.from_sources([rgb_to_vgg(image, features.mean_bgr) for image in sources], *canvas,
                                                  spectrum_weight, source_padding)
+            if spectrum_octave > 0:
+                size = [level_sizes(n, spectrum_octave + 1, padding)[-1] for n in canvas]
+                spectrum = spectrum.resized(*size, spectrum_octave, spectrum_octave)
         return cls(terms, octaves, padding, features.mean_bgr, interframe, spectrum)
 
     def stage(self, first_octave: int, canvas: tuple[int, int]) -> "Objective":
@@ -215,13 +224,23 @@ class Objective:
         Returns
         -------
         Objective
-            Sharing the terms' targets (a redraw of one is a redraw of both).
+            Sharing the terms' targets (a redraw of one is a redraw of both). A stage at the
+            spectrum term's octave or coarser has the term on its canvas; a finer stage has none.
+
+        Notes
+        -----
+        Why not keep the term on the finer stages' pyramid level at its octave: at 512x512 with 4
+        octaves and a term at octave 1, that scored worse by ``benchmarks/quality.py`` on gravel,
+        brick and a grid of tiles (1.09, 1.01, 1.27) than leaving the full-size stage without it
+        (1.07, 0.96, 1.19).
         """
-        if first_octave == 0:
+        if first_octave == 0 and (self.spectrum is None or self.spectrum.octave == 0):
             return self
+        spectrum = None
+        if self.spectrum is not None and first_octave >= self.spectrum.octave:
+            spectrum = self.spectrum.resized(*canvas, first_octave)
         terms = [Term(t.octave - first_octave, t.tap, t.statistic, t.target, t.weight)
                  for t in self.terms if t.octave >= first_octave]
-        spectrum = None if self.spectrum is None else self.spectrum.resized(*canvas, first_octave)
         return self._with_terms(terms, self.octaves - first_octave, spectrum)
 
     def finest(self, octaves: int) -> "Objective":
@@ -234,11 +253,12 @@ class Objective:
         Returns
         -------
         Objective
-            Sharing the terms' targets.
+            Sharing the terms' targets; without the spectrum term if that looks at a coarser octave.
         """
         if octaves >= self.octaves:
             return self
-        return self._with_terms([t for t in self.terms if t.octave < octaves], octaves, self.spectrum)
+        spectrum = self.spectrum if self.spectrum is not None and self.spectrum.level < octaves else None
+        return self._with_terms([t for t in self.terms if t.octave < octaves], octaves, spectrum)
 
     def _with_terms(self, terms: Sequence[Term], octaves: int, spectrum: SpectrumTerm | None) -> "Objective":
         """An objective of these terms over ``octaves`` octaves, with this one's padding, colour range
@@ -251,13 +271,14 @@ class Objective:
         for index, term in enumerate(self.terms):
             term.statistic.redraw(term.target, seed + index)
 
-    def _other_terms(self, x: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
-        """The range penalty on ``x``, and the inter-frame and spectrum terms of the clipped ``image``."""
+    def _other_terms(self, x: tf.Tensor, levels: Sequence[tf.Tensor]) -> tf.Tensor:
+        """The range penalty on ``x``, the inter-frame term of the clipped image (``levels[0]``) and
+        the spectrum term of its pyramid level."""
         total = RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
         if self.interframe is not None:
-            total += self.interframe.loss(image)
+            total += self.interframe.loss(levels[0])
         if self.spectrum is not None:
-            total += self.spectrum.loss(image)
+            total += self.spectrum.loss(levels[self.spectrum.level])
         return total
 
     def loss_and_grad(self, x: tf.Tensor, features: VGGFeatures) -> tuple[tf.Tensor, tf.Tensor]:
@@ -280,7 +301,7 @@ class Objective:
             pyramid_tape.watch(x)
             image = tf.clip_by_value(x, self.lower, self.upper)
             levels = gaussian_pyramid(image, self.octaves, self.padding)
-            others = self._other_terms(x, image)
+            others = self._other_terms(x, levels)
         total, level_grads = others, []
         for octave, level in enumerate(levels):
             with tf.control_dependencies(level_grads[-1:]):

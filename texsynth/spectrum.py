@@ -123,7 +123,7 @@ def spectrum_projection(x: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
 
 @dataclass(frozen=True)
 class SpectrumTerm:
-    """The spectrum constraint of an objective, on the pixels of the finest octave.
+    """The spectrum constraint of an objective, on the pixels of one pyramid level of its canvas.
 
     Attributes
     ----------
@@ -137,6 +137,11 @@ class SpectrumTerm:
         ``--spectrum-weight``.
     source_padding : {"valid", "same"}
         The sources' pyramid padding, to describe them at a coarser octave (:meth:`resized`).
+    octave : int
+        The output's pyramid octave whose spectrum the target is (0: the full size).
+    level : int
+        The level of the objective canvas's pyramid whose pixels the term looks at (0: the canvas
+        itself): a coarse-to-fine stage's canvas is at octave ``octave - level``.
     """
 
     target: tf.Tensor
@@ -144,6 +149,8 @@ class SpectrumTerm:
     sources: tuple[np.ndarray, ...] = ()
     strength: float = 0.0
     source_padding: str = "valid"
+    octave: int = 0
+    level: int = 0
 
     @classmethod
     def from_sources(cls, sources: Sequence[np.ndarray], height: int, width: int, weight: float,
@@ -174,9 +181,9 @@ class SpectrumTerm:
         target = tf.constant(np.transpose(first, (2, 0, 1)).astype(np.complex64))
         return cls(target, weight / max(variance, 1e-12), tuple(sources), weight, source_padding)
 
-    def resized(self, height: int, width: int, octave: int = 0) -> "SpectrumTerm":
-        """The term for the canvas of a coarse-to-fine stage: ``height`` x ``width`` pixels at pyramid
-        ``octave``, each pixel covering ``2**octave`` of the output's.
+    def resized(self, height: int, width: int, octave: int = 0, level: int = 0) -> "SpectrumTerm":
+        """The term for an image of ``height`` x ``width`` pixels at pyramid ``octave``, each pixel
+        covering ``2**octave`` of the output's: level ``level`` of the objective's canvas.
 
         The target is the spectrum of the sources' own level at that octave: resampled from the
         full-size sources, one stage pixel would stand for one source pixel, and a coarse stage
@@ -188,7 +195,7 @@ class SpectrumTerm:
                             .numpy() for s in sources)
         # Keeps the full-size sources, so that any stage can be described again from them.
         return replace(SpectrumTerm.from_sources(sources, height, width, self.strength, self.source_padding),
-                       sources=self.sources)
+                       sources=self.sources, octave=octave, level=level)
 
     def loss(self, image: tf.Tensor) -> tf.Tensor:
         """``weight · Σ_frames mean (x − P(x))²`` of clipped images (N, H, W, C)."""

@@ -69,6 +69,7 @@ class SynthConfig:
     precision: str = "auto"
     loss: str = "sw"
     spectrum_weight: float = 0.0
+    spectrum_octave: int = 0
     redraw_every: int = 0
     directions: int = 0
     schedule: str = "coarse-to-fine"
@@ -104,6 +105,9 @@ class SynthConfig:
                 raise TexsynthError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         if not self.layers:
             raise TexsynthError("no layers given")
+        if not 0 <= self.spectrum_octave < self.octaves:
+            raise TexsynthError(f"spectrum_octave must be 0 or more and less than octaves ({self.octaves}), "
+                                f"got {self.spectrum_octave}")
 
 
 def output_padding(padding: str, border: int) -> str:
@@ -224,7 +228,8 @@ class Synthesizer:
             sources, self.exact_features, self.layers, config.octaves, config.padding, self.output_padding,
             statistic=kind, colour_statistic=statistic(config.loss, self.random_seed),
             colour_weight=config.colour_weight, join_mode=config.join_mode, mul=config.mul, interframe=interframe,
-            spectrum_weight=config.spectrum_weight, canvas=self.canvas, seed=self.random_seed)
+            spectrum_weight=config.spectrum_weight, spectrum_octave=config.spectrum_octave, canvas=self.canvas,
+            seed=self.random_seed)
 
         # Only the coarse-to-fine stages after the first use it.
         noisy_stages = config.schedule == "coarse-to-fine" and config.octaves > 1 and config.stage_noise > 0

@@ -133,6 +133,8 @@ def _bad_inputs(tmp_path, gravel_small):
         "unknown loss": (["-s", src, "--loss", "l2"], 2, "invalid choice"),
         "negative spectrum weight": (["-s", src, "--spectrum-weight", "-1"], 2, "0 or more"),
         "unknown schedule": (["-s", src, "--schedule", "fine-to-coarse"], 2, "invalid choice"),
+        "spectrum octave too coarse": (["-s", src, "-ow", "96", "-o", "2", "--spectrum-weight", "0.1",
+                                        "--spectrum-octave", "2"], 1, "less than octaves (2)"),
     }
 
 
@@ -141,7 +143,7 @@ BAD_CASES = ["missing source", "folder without images", "not an image", "truncat
              "source too small", "output too small", "unwritable output dir", "unwritable output", "bad weights",
              "missing vgg19", "both source scalings", "zero width", "negative octaves", "two seeds",
              "png for an animation", "affine with one source", "sw joined by max", "sw log-euclidean", "unknown loss",
-             "negative spectrum weight", "unknown schedule"]
+             "negative spectrum weight", "unknown schedule", "spectrum octave too coarse"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)

@@ -89,6 +89,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--spectrum-weight", type=non_negative(float), default=0.0,
                      help="weight of the spectrum constraint: pull the output towards the source's Fourier modulus, "
                           "which carries long-range regularity (0: off)")
+    new.add_argument("--spectrum-octave", type=non_negative(int), default=0,
+                     help="the pyramid octave whose pixels the spectrum constraint looks at: 0 the full size, "
+                          "1 half size (the layout, leaving the finest grain to the VGG statistics); less than -o")
     new.add_argument("--redraw-every", type=non_negative(int), default=0,
                      help="with --loss sw: draw new random directions every N iterations, restarting L-BFGS "
                           "(0: keep the first directions)")
@@ -169,8 +172,9 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         if_distance=args.if_distance_type, if_octaves=args.if_octaves, seed="image" if args.seed_image else args.seed,
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
-        redraw_every=args.redraw_every, directions=args.directions, stage_noise=args.stage_noise,
-        detail_settle=args.detail_settle, schedule=args.schedule, optimizer=args.optimizer)
+        spectrum_octave=args.spectrum_octave, redraw_every=args.redraw_every, directions=args.directions,
+        stage_noise=args.stage_noise, detail_settle=args.detail_settle, schedule=args.schedule,
+        optimizer=args.optimizer)
 
 
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:
