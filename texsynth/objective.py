@@ -232,7 +232,7 @@ class Objective:
         Why not keep the term on the finer stages' pyramid level at its octave: at 512x512 with 4
         octaves and a term at octave 1, that scored worse by ``benchmarks/quality.py`` on gravel,
         brick and a grid of tiles (1.09, 1.01, 1.27) than leaving the full-size stage without it
-        (1.07, 0.96, 1.19).
+        (1.07, 0.97, 1.18).
         """
         if first_octave == 0 and (self.spectrum is None or self.spectrum.octave == 0):
             return self

@@ -90,8 +90,9 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                      help="weight of the spectrum constraint: pull the output towards the source's Fourier modulus, "
                           "which carries long-range regularity (0: off)")
     new.add_argument("--spectrum-octave", type=non_negative(int), default=0,
-                     help="the pyramid octave whose pixels the spectrum constraint looks at: 0 the full size, "
-                          "1 half size (the layout, leaving the finest grain to the VGG statistics); less than -o")
+                     help="the finest octave the spectrum constraint acts at, less than -o: coarse to fine, only "
+                          "the stages at this octave or coarser carry it (1: all but the full-size stage); with "
+                          "--schedule joint it looks at the canvas's pyramid level N (0: the full size)")
     new.add_argument("--redraw-every", type=non_negative(int), default=0,
                      help="with --loss sw: draw new random directions every N iterations, restarting L-BFGS "
                           "(0: keep the first directions)")
