@@ -186,7 +186,7 @@ def test_spectrum_octave_known_answer_and_gradient(tiny, noise_source):
 
     def build(weight):
         config = SynthConfig(width=32, height=32, octaves=2, layers=["pool1"], random_seed=3, precision="float32",
-                             spectrum_weight=weight, spectrum_octave=1)
+                             spectrum_weight=weight, spectrum_octave=1, count=2)  # an animation's two frames
         return synthesizer([noise_source], tiny, config)
 
     synth, plain = build(2.0), build(0.0)

@@ -229,7 +229,10 @@ def test_precision_is_chosen_and_recorded(tmp_path, gravel_small):
 
 @pytest.mark.parametrize("flags", [["--loss", "sw", "-j", "average"], ["--loss", "sw", "-j", "affine_invariant"],
                                    ["--loss", "sw", "--spectrum-weight", "0.5", "--redraw-every", "2"],
-                                   ["--schedule", "joint", "--optimizer", "scipy", "--spectrum-weight", "1"]])
+                                   ["--schedule", "joint", "--optimizer", "scipy", "--spectrum-weight", "1"],
+                                   ["--spectrum-weight", "0.5", "--spectrum-octave", "1"],
+                                   ["--schedule", "joint", "--border", "4", "--spectrum-weight", "1",
+                                    "--spectrum-octave", "1"]])
 def test_every_loss_schedule_and_optimizer_runs(tmp_path, gravel_small, flags):
     out = tmp_path / "o.png"
     argv = ["-s", str(gravel_small), str(gravel_small), *SMALL, "-m", "4", "--output", str(out), *flags]
