@@ -325,7 +325,8 @@ def main() -> None:
     parser.add_argument("--set", choices=["tuning", "held-out"], default="tuning",
                         help="the textures defaults are chosen on, or the held-out ones that only confirm them")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES))
+    parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES),
+                        help="candidates by name (none: only the --extra ones)")
     parser.add_argument("--extra", nargs=2, action="append", metavar=("NAME", "FLAGS"), default=[],
                         help="another candidate: a name and its synthesize.py flags in one string")
     parser.add_argument("--only", nargs="+", help="texture names")
@@ -343,6 +344,8 @@ def main() -> None:
     for name, flags in args.extra:
         CANDIDATES[name] = flags.split()
         args.candidates.append(name)
+    if not args.candidates:
+        parser.error("no candidates: name some with --candidates or add them with --extra")
 
     from machine import cpu_description
 
