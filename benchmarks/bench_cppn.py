@@ -12,6 +12,7 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -53,12 +54,23 @@ def run_case(width: int, height: int, channels: int) -> dict:
             "baseline_rss_mib": baseline, "png_mb": png_mb}
 
 
+def _case(text: str) -> str:
+    """A WIDTHxHEIGHTxCHANNELS argument, checked before any child starts."""
+    parts = text.split("x")
+    if len(parts) != 3 or not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"not WIDTHxHEIGHTxCHANNELS with positive numbers: {text!r}")
+    return text
+
+
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--child"]:
+    if argv[:1] == ["--child"]:  # the measuring process, started by the parent below
         width, height, channels = (int(v) for v in argv[1].split("x"))
         print(json.dumps(run_case(width, height, channels)))
         return 0
-    cases = argv or list(DEFAULT_CASES)
+    parser = argparse.ArgumentParser(description="Seconds and peak memory of large texsynth cppn renders.")
+    parser.add_argument("cases", nargs="*", type=_case, default=list(DEFAULT_CASES),
+                        help=f"WIDTHxHEIGHTxCHANNELS (default: {' '.join(DEFAULT_CASES)})")
+    cases = parser.parse_args(argv).cases
     print(f"# texsynth cppn benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"python {platform.python_version()}, default network (tanh, net-size 32, 3 layers), seed {SEED}")
     for case in cases:
