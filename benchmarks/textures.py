@@ -13,8 +13,8 @@ cache folder (``benchmarks/.textures``, ignored by git).
 
 from __future__ import annotations
 
+import argparse
 import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -72,4 +72,7 @@ def ensure(folder: Path) -> Path:
 
 
 if __name__ == "__main__":
-    print(ensure(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / ".textures"))
+    parser = argparse.ArgumentParser(description="Fetch the quality benchmark's public-domain textures (apt).")
+    parser.add_argument("folder", nargs="?", type=Path, default=Path(__file__).resolve().parent / ".textures",
+                        help="where to keep them (default: benchmarks/.textures)")
+    print(ensure(parser.parse_args().folder))
