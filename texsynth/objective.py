@@ -204,11 +204,9 @@ class Objective:
                 raise ValueError("a spectrum term needs the canvas size")
             if not 0 <= spectrum_octave < octaves:
                 raise ValueError(f"the spectrum octave must be from 0 to {octaves - 1}")
-            spectrum = SpectrumTerm.from_sources([rgb_to_vgg(image, features.mean_bgr) for image in sources], *canvas,
-                                                 spectrum_weight, source_padding)
-            if spectrum_octave > 0:
-                size = [level_sizes(n, spectrum_octave + 1, padding)[-1] for n in canvas]
-                spectrum = spectrum.resized(*size, spectrum_octave, spectrum_octave)
+            size = [level_sizes(n, spectrum_octave + 1, padding)[-1] for n in canvas]
+            spectrum = SpectrumTerm.from_sources([rgb_to_vgg(image, features.mean_bgr) for image in sources], *size,
+                                                 spectrum_weight, source_padding, spectrum_octave, spectrum_octave)
         return cls(terms, octaves, padding, features.mean_bgr, interframe, spectrum)
 
     def stage(self, first_octave: int, canvas: tuple[int, int]) -> "Objective":

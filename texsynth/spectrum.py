@@ -21,7 +21,7 @@ energy per pixel is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -154,8 +154,9 @@ class SpectrumTerm:
 
     @classmethod
     def from_sources(cls, sources: Sequence[np.ndarray], height: int, width: int, weight: float,
-                     source_padding: str = "valid") -> "SpectrumTerm":
-        """Build the term for a canvas of ``height`` x ``width`` from source images.
+                     source_padding: str = "valid", octave: int = 0, level: int = 0) -> "SpectrumTerm":
+        """Build the term for an image of ``height`` x ``width`` pixels at pyramid ``octave`` (each
+        pixel covering ``2**octave`` of the output's) from full-size source images.
 
         Parameters
         ----------
@@ -164,7 +165,14 @@ class SpectrumTerm:
         height, width : int
         weight : float
         source_padding : {"valid", "same"}
-            The sources' pyramid padding (:meth:`resized`).
+            The sources' pyramid padding, to describe them at ``octave``.
+        octave : int
+            The target is the spectrum of the sources' own pyramid level at this octave: resampled
+            from the full-size sources, one pixel of a coarse stage would stand for one source
+            pixel, and the stage would be pulled towards the source's structure enlarged
+            ``2**octave`` times.
+        level : int
+            Which level of the objective canvas's pyramid the term looks at.
 
         Notes
         -----
@@ -172,30 +180,25 @@ class SpectrumTerm:
         moduli, and the colour correlations (relative phases between channels) are the first
         source's.
         """
-        spectra = [resampled_spectrum(s, height, width) for s in sources]
+        described = sources
+        if octave > 0:
+            described = [gaussian_pyramid(tf.constant(s[None], tf.float32), octave + 1, source_padding)[-1][0].numpy()
+                         for s in sources]
+        spectra = [resampled_spectrum(s, height, width) for s in described]
         first = spectra[0]
         if len(spectra) > 1:
             power = np.mean([np.abs(s) ** 2 for s in spectra], axis=0)
             first = np.sqrt(power) * np.exp(1j * np.angle(first))
-        variance = float(np.mean([np.var(s, axis=(0, 1)).mean() for s in sources]))
+        variance = float(np.mean([np.var(s, axis=(0, 1)).mean() for s in described]))
         target = tf.constant(np.transpose(first, (2, 0, 1)).astype(np.complex64))
-        return cls(target, weight / max(variance, 1e-12), tuple(sources), weight, source_padding)
+        # Keeps the full-size sources, so that any stage can be described again from them.
+        return cls(target, weight / max(variance, 1e-12), tuple(sources), weight, source_padding, octave, level)
 
     def resized(self, height: int, width: int, octave: int = 0, level: int = 0) -> "SpectrumTerm":
-        """The term for an image of ``height`` x ``width`` pixels at pyramid ``octave``, each pixel
-        covering ``2**octave`` of the output's: level ``level`` of the objective's canvas.
-
-        The target is the spectrum of the sources' own level at that octave: resampled from the
-        full-size sources, one stage pixel would stand for one source pixel, and a coarse stage
-        would be pulled towards the source's structure enlarged ``2**octave`` times.
-        """
-        sources = self.sources
-        if octave > 0:
-            sources = tuple(gaussian_pyramid(tf.constant(s[None], tf.float32), octave + 1, self.source_padding)[-1][0]
-                            .numpy() for s in sources)
-        # Keeps the full-size sources, so that any stage can be described again from them.
-        return replace(SpectrumTerm.from_sources(sources, height, width, self.strength, self.source_padding),
-                       sources=self.sources, octave=octave, level=level)
+        """The same term for an image of ``height`` x ``width`` pixels at pyramid ``octave``, level
+        ``level`` of the objective's canvas (see :meth:`from_sources`)."""
+        return SpectrumTerm.from_sources(self.sources, height, width, self.strength, self.source_padding, octave,
+                                         level)
 
     def loss(self, image: tf.Tensor) -> tf.Tensor:
         """``weight · Σ_frames mean (x − P(x))²`` of clipped images (N, H, W, C)."""
