@@ -3,7 +3,7 @@
 Runs the real optimiser on examples/gravel.jpg at the defaults (4 octaves, layers 2 7, valid padding,
 the bundled weights) at each size, on the full canvas (``--schedule joint``: an iteration of the
 coarse-to-fine schedule costs what its stage's size costs), for texsynth's defaults (sliced
-Wasserstein, L-BFGS on the device; bfloat16 maps on a CPU with AMX, float32 elsewhere), for other
+Wasserstein, L-BFGS on the device; bfloat16 maps on a CPU with AMX or AVX-512 BF16, float32 elsewhere), for other
 settings of texsynth (``--loss gram``, ``--optimizer scipy``, a spectrum term, float32, a margin)
 and for the ancestor's design rebuilt on Keras 3 (benchmarks/ancestor.py), each setting in a fresh
 process so peak memory is its own. Settings take turns over
@@ -12,7 +12,7 @@ setting is the median over all its timed iterations. Prints one line per setting
 the ancestor's design, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
-                                         [--designs texsynth gram spectrum scipy ancestor float32 margin]
+                                         [--designs texsynth gram spectrum scipy ancestor float32 bfloat16 margin]
 """
 
 from __future__ import annotations
@@ -32,15 +32,17 @@ SOURCE = ROOT / "examples" / "gravel.jpg"
 ANCESTOR_MIN = 480
 
 # texsynth's settings per design, all on the full canvas: its defaults; the Gram statistic; a spectrum
-# term; scipy's optimiser on the defaults' objective; float32 (what a CPU without AMX runs); and an
+# term; scipy's optimiser on the defaults' objective; float32 (what a CPU without bfloat16 instructions runs); and an
 # earlier default, a flat canvas with a 16 px margin instead of one that wraps around.
 JOINT = {"schedule": "joint"}
 DESIGN_OPTIONS = {"texsynth": JOINT, "gram": {**JOINT, "loss": "gram"},
                   "spectrum": {**JOINT, "spectrum_weight": 0.1}, "scipy": {**JOINT, "optimizer": "scipy"},
-                  "float32": {**JOINT, "precision": "float32"}, "margin": {**JOINT, "border": 16}}
+                  "float32": {**JOINT, "precision": "float32"}, "bfloat16": {**JOINT, "precision": "bfloat16"},
+                  "margin": {**JOINT, "border": 16}}
 LABELS = {"texsynth": "texsynth defaults (sw, device)", "ancestor": "ancestor's design",
           "gram": "texsynth --loss gram", "spectrum": "texsynth --spectrum-weight 0.1",
           "scipy": "texsynth --optimizer scipy", "float32": "texsynth --precision float32",
+          "bfloat16": "texsynth --precision bfloat16",
           "margin": "texsynth --border 16"}
 
 
@@ -122,7 +124,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs of each setting, taking turns")
     parser.add_argument("--designs", nargs="+", default=["texsynth", "gram", "scipy", "ancestor"], choices=list(LABELS),
                         help="float32: texsynth with --precision float32 (the same as the defaults on a CPU without "
-                             "AMX); margin: texsynth with --border 16, a flat canvas with a margin")
+                             "AMX or AVX-512 BF16); bfloat16: texsynth with --precision bfloat16; margin: texsynth "
+                             "with --border 16, a flat canvas with a margin")
     parser.add_argument("--one", nargs=2, metavar=("DESIGN", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:

@@ -8,7 +8,10 @@ __all__ = ["cpu_description"]
 
 
 def cpu_description() -> str:
-    """``lscpu``'s model name and the widest vector and matrix units, e.g. ``AMD EPYC (AVX2, no AMX)``."""
+    """``lscpu``'s model name and the widest vector and matrix units, e.g. ``AMD EPYC (AVX2, no AMX)``.
+
+    AVX-512 BF16 is named because texsynth's precision follows it (bfloat16 maps there).
+    """
     from texsynth.runtime.precision import cpu_flags
 
     try:
@@ -17,5 +20,6 @@ def cpu_description() -> str:
         lines = []
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name")), "?")
     flags = cpu_flags()
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    vector = ("AVX-512 BF16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags
+              else "AVX2" if "avx2" in flags else "no AVX2")
     return f"{model} ({vector}, {'AMX' if 'amx_bf16' in flags else 'no AMX'})"

@@ -79,8 +79,8 @@ def build_parser(prog: str = "texsynth dream") -> argparse.ArgumentParser:
     add_data_dir_flag(p)
     p.add_argument("--random-seed", type=number(int, 0, True, "0 or more"),
                    help="seed of the tile offsets and of --from-noise: same seed, same machine, same image")
-    add_precision_flag(p, "precision of the network's maps: auto (bfloat16 on CPUs with AMX matrix units, "
-                          "float32 elsewhere), float32, bfloat16")
+    add_precision_flag(p, "precision of the network's maps: auto (bfloat16 on CPUs with AMX or "
+                          "AVX-512 BF16, float32 elsewhere), float32, bfloat16")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and the final path")
     return p
 
