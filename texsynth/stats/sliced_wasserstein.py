@@ -45,6 +45,9 @@ MIN_DIRECTIONS = 16
 JOINS = ("average", "affine_invariant")
 # Values from which ranking is split between two threads.
 PARALLEL_SIZE = 2**18
+# Row length from which rows are ranked by radix sort (see _sorting_positions); below it one sort
+# of packed keys over all rows costs less than a Python loop over the rows.
+RADIX_FROM = 2048
 
 
 def sort_last(values: tf.Tensor, on_host: bool) -> tf.Tensor:
@@ -72,19 +75,43 @@ def sorting_order(values: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (..., n), int32
     """
-    return (_sorted_keys(values) & 0xFFFFFFFF).astype(np.int32)
+    n = values.shape[-1]
+    return _sorting_positions(np.reshape(values, (-1, n))).astype(np.int32).reshape(values.shape)
 
 
-def _sorted_keys(values: np.ndarray) -> np.ndarray:
-    """Each value's bits, mapped to an integer of the same order, in the high half of an int64 whose
-    low half is the value's position, sorted along the last axis. numpy's vectorised integer sort
-    of these took 46 ms for 16 x 65536 values where ``np.argsort`` took 65 ms."""
+def _ordered_bits(values: np.ndarray) -> np.ndarray:
+    """float32 ``values`` as int32s of the same order (negative floats' magnitude bits flipped)."""
     bits = np.ascontiguousarray(values, np.float32).view(np.int32)
-    keys = np.bitwise_xor(bits, (bits >> 31) & 0x7FFFFFFF).astype(np.int64)
-    keys <<= 32
-    keys |= np.arange(values.shape[-1], dtype=np.int64)
-    keys.sort(axis=-1)
-    return keys
+    return np.bitwise_xor(bits, (bits >> 31) & 0x7FFFFFFF)
+
+
+def _sorting_positions(rows: np.ndarray) -> np.ndarray:
+    """The stable sorting permutation of each row of 2-D float32 ``rows`` (ties keep their order).
+
+    Long rows: a radix sort, two stable passes of numpy's 16-bit radix sort over the low and the
+    high half of each value's order-preserving 32-bit key. On a 2-core AMD EPYC (Zen 4), where
+    numpy's comparison sorts run at 27-45 ns per value, ranking 16 x 262144 values this way took
+    74 ms against 214 ms for one sort of packed value-and-position int64 keys. Short rows: that one
+    sort (for 256 rows of 256 values, 0.3 ms against 1.7 ms). Both give the same permutation.
+
+    Returns
+    -------
+    ndarray, the shape of ``rows``, int64
+    """
+    n = rows.shape[-1]
+    if n < RADIX_FROM:
+        keys = _ordered_bits(rows).astype(np.int64)
+        keys <<= 32
+        keys |= np.arange(n, dtype=np.int64)
+        keys.sort(axis=-1)
+        return keys & 0xFFFFFFFF
+    unsigned = _ordered_bits(rows).view(np.uint32) ^ np.uint32(0x80000000)
+    low, high = unsigned.astype(np.uint16), (unsigned >> 16).astype(np.uint16)
+    positions = np.empty(rows.shape, np.int64)
+    for r in range(rows.shape[0]):
+        by_low = np.argsort(low[r], kind="stable")
+        positions[r] = by_low[np.argsort(high[r][by_low], kind="stable")]
+    return positions
 
 
 def assign_by_rank(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -122,7 +149,7 @@ def _assign_rows(rows: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None
     """:func:`assign_by_rank` of 2-D ``rows`` into ``out``, by a scatter into the flat array (a third
     faster than np.put_along_axis)."""
     n = rows.shape[-1]
-    positions = _sorted_keys(rows) & 0xFFFFFFFF
+    positions = _sorting_positions(rows)
     positions += np.arange(0, rows.size, n, dtype=np.int64)[:, None]
     flat = np.empty(rows.size, np.float32)
     flat[positions.ravel()] = targets.ravel()
