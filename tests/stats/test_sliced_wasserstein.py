@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.stats.sliced_wasserstein import (RADIX_FROM, SlicedWasserstein, _sorting_positions, assign_by_rank,
+from texsynth.stats.sliced_wasserstein import (SlicedWasserstein, _key_positions, _radix_positions, assign_by_rank,
                                                 matched_targets, resample_sorted, sliced_wasserstein, sort_last,
                                                 sorting_order)
 
@@ -145,26 +145,19 @@ def test_sorting_order_sorts_floats_of_every_sign_stably():
     np.testing.assert_array_equal(sorting_order(rng_values), np.argsort(rng_values, axis=-1, kind="stable"))
 
 
-def test_long_rows_are_ranked_by_radix_sort_exactly_as_short_ones():
+def test_radix_and_key_ranking_give_the_same_stable_permutation():
     rng = np.random.default_rng(8)
-    n = RADIX_FROM * 2
     # Ties (values from a few levels), both signs, both zeros, tiny and huge magnitudes.
     levels = np.array([-3e38, -1.5, -1e-30, -0.0, 0.0, 1e-30, 0.25, 2.0, 7e37], np.float32)
-    values = np.concatenate([levels[rng.integers(0, len(levels), (3, n // 2))],
-                             rng.normal(size=(3, n // 2)).astype(np.float32)], axis=1)
-    radix = _sorting_positions(values)
-    by_keys = np.concatenate([_sorting_positions(values[:, i: i + RADIX_FROM // 2])
-                              for i in range(0, n, RADIX_FROM // 2)], axis=1)  # short rows: packed keys
-    assert radix.shape == values.shape
+    values = np.concatenate([levels[rng.integers(0, len(levels), (3, 3000))],
+                             rng.normal(size=(3, 3000)).astype(np.float32)], axis=1)
+    radix, keys = _radix_positions(values), _key_positions(values)
+    np.testing.assert_array_equal(radix, keys)
     np.testing.assert_array_equal(np.take_along_axis(values, radix, -1), np.sort(values, -1))
     for row, order in zip(values, radix):  # stable: equal values keep their order, -0.0 before 0.0
-        key = np.where(row == 0, np.copysign(1.0, row) * 1e-45, row)
-        np.testing.assert_array_equal(order, np.argsort(key.astype(np.float64), kind="stable"))
-    # The short-row path agrees with the same rule on each piece.
-    for piece, order in zip(np.split(values, n // (RADIX_FROM // 2), axis=1),
-                            np.split(by_keys, n // (RADIX_FROM // 2), axis=1)):
-        np.testing.assert_array_equal(np.take_along_axis(piece, order, -1), np.sort(piece, -1))
-    # Ranked in two threads (at least PARALLEL_SIZE values): the same as one row at a time.
+        key = np.where(row == 0, np.copysign(1e-45, row.astype(np.float64)), row)
+        np.testing.assert_array_equal(order, np.argsort(key, kind="stable"))
+    # Long rows ranked in two threads (at least PARALLEL_SIZE values): each value gets its rank's target.
     many = rng.normal(size=(4, 2**16)).astype(np.float32)
     targets = np.sort(rng.normal(size=(4, 2**16)).astype(np.float32), axis=-1)
     matched = assign_by_rank(many, targets)

@@ -23,7 +23,9 @@ never inside one (L-BFGS builds its curvature pairs on one objective).
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -45,7 +47,7 @@ MIN_DIRECTIONS = 16
 JOINS = ("average", "affine_invariant")
 # Values from which ranking is split between two threads.
 PARALLEL_SIZE = 2**18
-# Row length from which rows are ranked by radix sort (see _sorting_positions); below it one sort
+# Row length from which rows may be ranked by radix sort (see _sorting_positions); below it one sort
 # of packed keys over all rows costs less than a Python loop over the rows.
 RADIX_FROM = 2048
 
@@ -86,25 +88,49 @@ def _ordered_bits(values: np.ndarray) -> np.ndarray:
 
 
 def _sorting_positions(rows: np.ndarray) -> np.ndarray:
-    """The stable sorting permutation of each row of 2-D float32 ``rows`` (ties keep their order).
+    """The stable sorting permutation of each row of 2-D float32 ``rows`` (ties keep their order),
+    int64, the shape of ``rows``: by :func:`_radix_positions` for long rows where it is the faster
+    here, else by :func:`_key_positions`. Both give the same permutation."""
+    if rows.shape[-1] >= RADIX_FROM and _radix_pays():
+        return _radix_positions(rows)
+    return _key_positions(rows)
 
-    Long rows: a radix sort, two stable passes of numpy's 16-bit radix sort over the low and the
-    high half of each value's order-preserving 32-bit key. On a 2-core AMD EPYC (Zen 4), where
-    numpy's comparison sorts run at 27-45 ns per value, ranking 16 x 262144 values this way took
-    74 ms against 214 ms for one sort of packed value-and-position int64 keys. Short rows: that one
-    sort (for 256 rows of 256 values, 0.3 ms against 1.7 ms). Both give the same permutation.
 
-    Returns
-    -------
-    ndarray, the shape of ``rows``, int64
-    """
-    n = rows.shape[-1]
-    if n < RADIX_FROM:
-        keys = _ordered_bits(rows).astype(np.int64)
-        keys <<= 32
-        keys |= np.arange(n, dtype=np.int64)
-        keys.sort(axis=-1)
-        return keys & 0xFFFFFFFF
+def _key_positions(rows: np.ndarray) -> np.ndarray:
+    """:func:`_sorting_positions` by one sort of int64 keys: a value's order-preserving bits in the
+    high half, its position in the low half. numpy's vectorised integer sort of these took 46 ms
+    for 16 x 65536 values where ``np.argsort`` took 65 ms (a Xeon, whose numpy sorts use AVX-512)."""
+    keys = _ordered_bits(rows).astype(np.int64)
+    keys <<= 32
+    keys |= np.arange(rows.shape[-1], dtype=np.int64)
+    keys.sort(axis=-1)
+    return keys & 0xFFFFFFFF
+
+
+@functools.cache
+def _radix_pays() -> bool:
+    """Whether :func:`_radix_positions` beats :func:`_key_positions` on this CPU, timed once per
+    process on 2 x 65536 values (about 30 ms). It depends on numpy's sorts there: on a 2-core AMD
+    EPYC (Zen 4), whose comparison sorts run at 27-45 ns per value, radix ranking of 16 x 262144
+    values took 74 ms against 214 ms; where numpy sorts with AVX-512 the keys may win. The choice
+    changes the time only, never the permutation."""
+    rows = np.random.default_rng(0).normal(size=(2, 2**16)).astype(np.float32)
+
+    def seconds(method: Callable[[np.ndarray], np.ndarray]) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            method(rows)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return seconds(_radix_positions) < seconds(_key_positions)
+
+
+def _radix_positions(rows: np.ndarray) -> np.ndarray:
+    """:func:`_sorting_positions` by an LSD radix sort: two stable passes of numpy's 16-bit radix
+    sort (``argsort(kind="stable")`` of uint16) over the low and then the high half of each value's
+    order-preserving 32-bit key, row by row."""
     unsigned = _ordered_bits(rows).view(np.uint32) ^ np.uint32(0x80000000)
     low, high = unsigned.astype(np.uint16), (unsigned >> 16).astype(np.uint16)
     positions = np.empty(rows.shape, np.int64)
