@@ -3,13 +3,13 @@
 Runs the real optimiser on examples/gravel.jpg at the defaults (4 octaves, layers 2 7, valid padding,
 the bundled weights) at each size, on the full canvas (``--schedule joint``: an iteration of the
 coarse-to-fine schedule costs what its stage's size costs), for texsynth's defaults (sliced
-Wasserstein, L-BFGS on the device; bfloat16 maps on a CPU with AMX or AVX-512 BF16, float32 elsewhere), for other
-settings of texsynth (``--loss gram``, ``--optimizer scipy``, a spectrum term, float32, a margin)
-and for the ancestor's design rebuilt on Keras 3 (benchmarks/ancestor.py), each setting in a fresh
-process so peak memory is its own. Settings take turns over
-``--rounds`` rounds, so a machine that slows down for a while hurts all alike; the figure of a
-setting is the median over all its timed iterations. Prints one line per setting and the ratios to
-the ancestor's design, the figures to compare on a noisy machine.
+Wasserstein, L-BFGS on the device; bfloat16 maps on a CPU with AMX or AVX-512 BF16, float32
+elsewhere), for other settings of texsynth (``--loss gram``, ``--optimizer scipy``, a spectrum term,
+float32, bfloat16, a margin) and for the ancestor's design rebuilt on Keras 3 (benchmarks/ancestor.py),
+each setting in a fresh process so peak memory is its own. Settings take turns over ``--rounds``
+rounds, so a machine that slows down for a while hurts all alike; the figure of a setting is the
+median over all its timed iterations. Prints one line per setting and the ratios to the ancestor's
+design, the figures to compare on a noisy machine.
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
                                          [--designs texsynth gram spectrum scipy ancestor float32 bfloat16 margin]
@@ -32,8 +32,9 @@ SOURCE = ROOT / "examples" / "gravel.jpg"
 ANCESTOR_MIN = 480
 
 # texsynth's settings per design, all on the full canvas: its defaults; the Gram statistic; a spectrum
-# term; scipy's optimiser on the defaults' objective; float32 (what a CPU without bfloat16 instructions runs); and an
-# earlier default, a flat canvas with a 16 px margin instead of one that wraps around.
+# term; scipy's optimiser on the defaults' objective; float32 (what a CPU without bfloat16 instructions
+# runs); bfloat16 (what one with them runs); and an earlier default, a flat canvas with a 16 px margin
+# instead of one that wraps around.
 JOINT = {"schedule": "joint"}
 DESIGN_OPTIONS = {"texsynth": JOINT, "gram": {**JOINT, "loss": "gram"},
                   "spectrum": {**JOINT, "spectrum_weight": 0.1}, "scipy": {**JOINT, "optimizer": "scipy"},

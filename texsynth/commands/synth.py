@@ -81,7 +81,8 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                      help="weight of matching the pixels' colour statistics at every octave (0: VGG layers only, "
                           "as the ancestor)")
     add_precision_flag(new, "precision of the network's convolutions: auto (bfloat16 on CPUs with AMX or "
-                            "AVX-512 BF16, where it is 1.4-2.3x faster and halves the maps' memory; float32 elsewhere), float32, bfloat16")
+                            "AVX-512 BF16, where it is 1.4-2.3x faster and halves the maps' memory; float32 "
+                            "elsewhere), float32, bfloat16")
     new.add_argument("--loss", choices=LOSSES, default="sw",
                      help="statistic matched at every layer and octave: sw (sliced Wasserstein: the whole "
                           "distribution of the features along random directions) or gram (Gram matrices, the "

@@ -50,6 +50,8 @@ PARALLEL_SIZE = 2**18
 # Row length from which rows may be ranked by radix sort (see _sorting_positions); below it one sort
 # of packed keys over all rows costs less than a Python loop over the rows.
 RADIX_FROM = 2048
+# Held while the radix-or-keys choice is timed: the first ranking runs in two threads at once.
+_CHOICE_LOCK = threading.Lock()
 
 
 def sort_last(values: tf.Tensor, on_host: bool) -> tf.Tensor:
@@ -107,13 +109,19 @@ def _key_positions(rows: np.ndarray) -> np.ndarray:
     return keys & 0xFFFFFFFF
 
 
-@functools.cache
 def _radix_pays() -> bool:
     """Whether :func:`_radix_positions` beats :func:`_key_positions` on this CPU, timed once per
     process on 2 x 65536 values (about 30 ms). It depends on numpy's sorts there: on a 2-core AMD
     EPYC (Zen 4), whose comparison sorts run at 27-45 ns per value, radix ranking of 16 x 262144
     values took 74 ms against 214 ms; where numpy sorts with AVX-512 the keys may win. The choice
     changes the time only, never the permutation."""
+    with _CHOICE_LOCK:  # one timing, not two racing threads' contended ones
+        return _time_radix_against_keys()
+
+
+@functools.cache
+def _time_radix_against_keys() -> bool:
+    """The timing behind :func:`_radix_pays` (cached; call it through that, which holds the lock)."""
     rows = np.random.default_rng(0).normal(size=(2, 2**16)).astype(np.float32)
 
     def seconds(method: Callable[[np.ndarray], np.ndarray]) -> float:
