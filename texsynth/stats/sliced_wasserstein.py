@@ -42,10 +42,12 @@ __all__ = ["MAX_SAMPLES", "MIN_DIRECTIONS", "SlicedWasserstein", "SWState", "SWT
 # source's first layer would hold 1M vectors of 64 channels).
 MAX_SAMPLES = 2**15
 # Fewest directions per term: the colour taps have only 3 channels, and 3 directions see little
-# of a 3-D distribution. 8 scored as 16 did (quality.py, 256x256: median 1.02 against 1.03 on the
-# tuning textures; over three seeds of four textures 1.03 against 1.06) at about 10% less time per
-# evaluation: at full size the colour taps are half of the values ranked.
-MIN_DIRECTIONS = 8
+# of a 3-D distribution. 8 would save about a tenth of an evaluation at full size (the colour taps
+# are half of the values ranked there) and scored the same on the quality textures, but it ended
+# worse on all three examples (bench_time_to_quality.py at 256x256, seed 1: gravel 1.144 against
+# 1.133, brick 0.964 against 0.903, the ancestor's objective on leaves 1.12 against 0.61) and
+# reached the ancestor's score later on brick and leaves (3.5x and 4.6x sooner against 3.9x, 5.3x).
+MIN_DIRECTIONS = 16
 JOINS = ("average", "affine_invariant")
 # Values from which ranking is split between two threads.
 PARALLEL_SIZE = 2**18
