@@ -179,7 +179,7 @@ class Objective:
         # without the pixel count they subsample by), each called as a concrete function: through
         # tf.function's __call__ a folder of differently sized sources would set off its warning
         # about excessive retracing.
-        @tf.function
+        @tf.function(autograph=False)
         def describe(x: tf.Tensor) -> list[tf.Tensor]:
             levels = gaussian_pyramid(x, octaves, source_padding)
             return [kind.describe(tensor) for level in levels
@@ -318,4 +318,7 @@ class Objective:
 
     def compile(self, features: VGGFeatures):
         """:meth:`loss_and_grad` through ``features`` as a ``tf.function`` of ``x`` alone."""
-        return tf.function(lambda x: self.loss_and_grad(x, features), reduce_retracing=True)
+        # Without AutoGraph: the loss has no control flow on tensors, and converting its Python (the
+        # statistics, the network, the pyramid) took about half of each stage's first-call trace,
+        # 2 s of a quick start at four stages.
+        return tf.function(lambda x: self.loss_and_grad(x, features), reduce_retracing=True, autograph=False)

@@ -36,6 +36,18 @@ def test_minimises_the_rosenbrock_function():
     assert all(b <= a for a, b in zip(result.losses, result.losses[1:]))  # Armijo: every step descends
 
 
+def test_a_pair_without_positive_curvature_is_not_kept():
+    # On a plane every pair has s.y = 0: kept, it would divide by zero (rho = 1/s.y) and the next
+    # direction would be NaN. Skipped, every step is the first step's: typical_step per element
+    # along the negative gradient.
+    slope = tf.constant([3.0, -4.0])
+    plane = _with_gradient(lambda x: tf.reduce_sum(slope * x))
+    result = DeviceLBFGS(tol=1e-12, typical_step=0.5).minimize(plane, np.zeros(2, np.float32), 3)
+    assert len(result.losses) == 3
+    step = 0.5 * np.sqrt(2) * -slope.numpy() / 5.0
+    np.testing.assert_allclose(result.x, 3 * step, rtol=1e-5)
+
+
 def test_callback_sees_every_iteration_and_interrupt_keeps_the_latest():
     target = tf.constant(np.full((4, 4), 10.0, np.float32))
     seen = []

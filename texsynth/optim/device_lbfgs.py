@@ -98,7 +98,11 @@ class DeviceLBFGS:
 
         d_var = tf.Variable(tf.zeros((n,)))
 
-        @tf.function
+        # The functions below are traced for every stage's canvas; without AutoGraph (their loops
+        # run over Python ints, the one branch on a tensor is an explicit tf.cond) each traces
+        # faster and builds the same graph.
+
+        @tf.function(autograph=False)
         def propose() -> tuple[tf.Tensor, tf.Tensor]:
             """Store the search direction; return its slope and the first trial step."""
             d = direction()
@@ -109,22 +113,25 @@ class DeviceLBFGS:
             first = tf.cast(unit, tf.float32) / tf.maximum(tf.norm(g), 1e-30)
             return tf.tensordot(g, d, 1), tf.where(stored > 0, 1.0, first)
 
-        @tf.function
+        @tf.function(autograph=False)
         def trial_point(t: tf.Tensor) -> tf.Tensor:
             return tf.reshape(tf.reshape(x, [-1]) + t * d_var, shape)
 
-        @tf.function
+        @tf.function(autograph=False)
         def accept(t: tf.Tensor, new_f: tf.Tensor, gradient: tf.Tensor) -> tf.Tensor:
             """Move to the accepted point, keep the curvature pair if ``s.y > 0``; return the status."""
             new_g = tf.reshape(gradient, [-1])
             s_vec, y_vec = t * d_var, new_g - g
             sy = tf.tensordot(s_vec, y_vec, 1)
-            if sy > 1e-10 * tf.tensordot(y_vec, y_vec, 1):
+
+            def keep() -> tf.Tensor:
                 pairs_s[head].assign(s_vec)
                 pairs_y[head].assign(y_vec)
                 rho[head].assign(1.0 / sy)
                 head.assign((head + 1) % m)
-                stored.assign(tf.minimum(stored + 1, m))
+                return stored.assign(tf.minimum(stored + 1, m))
+
+            tf.cond(sy > 1e-10 * tf.tensordot(y_vec, y_vec, 1), keep, stored.read_value)
             reduction = (f - new_f) / tf.maximum(tf.maximum(tf.abs(f), tf.abs(new_f)), 1.0)
             x.assign(tf.reshape(tf.reshape(x, [-1]) + s_vec, shape))
             f.assign(new_f)
