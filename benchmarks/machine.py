@@ -22,9 +22,8 @@ def cpu_description() -> str:
     except (OSError, subprocess.SubprocessError):
         lines = []
     model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name")), "?")
-    family = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("CPU family")), "")
+    family = next((f"family {line.split(':', 1)[1].strip()}, " for line in lines if line.startswith("CPU family")), "")
     flags = cpu_flags()
     vector = ("AVX-512 BF16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags
               else "AVX2" if "avx2" in flags else "no AVX2")
-    family = f"family {family}, " if family else ""
     return f"{model} ({family}{vector}, {'AMX' if 'amx_bf16' in flags else 'no AMX'})"
