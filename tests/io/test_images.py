@@ -20,6 +20,17 @@ def test_rgb_round_trip(tmp_path):
     np.testing.assert_array_equal(load_image(tmp_path / "a.png"), pixels.astype(np.float32))
 
 
+def test_quick_png_is_lossless_and_lightly_compressed(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 40, (64, 64, 3), dtype=np.uint8)
+    quick, default = save_image(pixels, tmp_path / "q.png", quick=True), save_image(pixels, tmp_path / "d.png")
+    np.testing.assert_array_equal(load_image(quick), pixels.astype(np.float32))
+    assert quick.stat().st_size > default.stat().st_size  # zlib's fastest level, not the default
+
+
+def test_quick_is_ignored_by_formats_without_compression_levels(tmp_path):
+    assert load_image(save_image(_gradient(), tmp_path / "a.jpg", quick=True)).shape == (16, 24, 3)
+
+
 def test_grayscale_becomes_three_equal_channels(tmp_path):
     Image.fromarray(_gradient()[..., 0]).save(tmp_path / "g.png")
     image = load_image(tmp_path / "g.png")

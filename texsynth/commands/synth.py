@@ -273,7 +273,7 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
         progress.update(iteration, loss)
         if folder is not None and command.save_every and iteration % command.save_every == 0:
             for index, frame in enumerate(synth.to_frames(x)):
-                save_image(frame, folder / f"I{iteration:04d}_F{index:04d}.png")
+                save_image(frame, folder / f"I{iteration:04d}_F{index:04d}.png", quick=True)
 
     with progress:
         result = synth.run(on_iteration, progress.note)
