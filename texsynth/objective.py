@@ -28,7 +28,7 @@ from texsynth.spectrum import SpectrumTerm
 from texsynth.stats.base import Statistic
 from texsynth.stats.gram import Gram
 
-__all__ = ["COLOUR_TAPS", "Objective", "RANGE_WEIGHT", "Term", "range_penalty"]
+__all__ = ["COLOUR_TAPS", "Objective", "RANGE_WEIGHT", "Term", "fixed_order_sum", "range_penalty"]
 
 # Weight of the pull back into the valid colour range. Measured on the leaves example: 0.01 reached
 # the same final loss as scipy's bounds with pixels at most a grey level out; 1 and above stiffened
@@ -81,6 +81,27 @@ class Term:
     statistic: Statistic
     target: Any
     weight: float
+
+
+def fixed_order_sum(values: Sequence[tf.Tensor]) -> tf.Tensor:
+    """The sum of scalar tensors, always added in the same order.
+
+    A chain of ``+`` lets grappler's arithmetic optimiser regroup the additions into one ``AddN``
+    whose order differed between processes: the same seed's loss then differed in its last bit from
+    run to run, a line search decided differently a few hundred iterations in, and two quick starts
+    ended with different images. A sum over a stacked vector keeps its order.
+
+    Parameters
+    ----------
+    values : sequence of Tensor, scalars
+
+    Returns
+    -------
+    Tensor, scalar float32 (0 for no values)
+    """
+    if not values:
+        return tf.constant(0.0)
+    return tf.reduce_sum(tf.stack([tf.cast(v, tf.float32) for v in values]))
 
 
 def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures) -> list[tf.Tensor]:
@@ -272,12 +293,12 @@ class Objective:
     def _other_terms(self, x: tf.Tensor, levels: Sequence[tf.Tensor]) -> tf.Tensor:
         """The range penalty on ``x``, the inter-frame term of the clipped image (``levels[0]``) and
         the spectrum term of its pyramid level."""
-        total = RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)
+        parts = [RANGE_WEIGHT * range_penalty(x, self.lower, self.upper)]
         if self.interframe is not None:
-            total += self.interframe.loss(levels[0])
+            parts.append(self.interframe.loss(levels[0]))
         if self.spectrum is not None:
-            total += self.spectrum.loss(levels[self.spectrum.level])
-        return total
+            parts.append(self.spectrum.loss(levels[self.spectrum.level]))
+        return fixed_order_sum(parts)
 
     def loss_and_grad(self, x: tf.Tensor, features: VGGFeatures) -> tuple[tf.Tensor, tf.Tensor]:
         """The loss of pre-processed frames ``x`` (count, H, W, 3) and its gradient, seen through ``features``.
@@ -300,7 +321,7 @@ class Objective:
             image = tf.clip_by_value(x, self.lower, self.upper)
             levels = gaussian_pyramid(image, self.octaves, self.padding)
             others = self._other_terms(x, levels)
-        total, level_grads = others, []
+        octave_losses, level_grads = [], []
         for octave, level in enumerate(levels):
             with tf.control_dependencies(level_grads[-1:]):
                 level = tf.identity(level)
@@ -308,13 +329,12 @@ class Objective:
                 tape.watch(level)
                 terms = [t for t in self.terms if t.octave == octave]
                 tensors = octave_taps(level, self.taps[octave], self.padding, features)
-                loss = tf.constant(0.0)
-                for term, tensor in zip(terms, tensors):
-                    loss += term.weight * term.statistic.loss(tensor, term.target)
+                loss = fixed_order_sum([term.weight * term.statistic.loss(tensor, term.target)
+                                        for term, tensor in zip(terms, tensors)])
             level_grads.append(tape.gradient(loss, level))
-            total += loss
+            octave_losses.append(loss)
         grad = pyramid_tape.gradient([others, *levels], x, output_gradients=[tf.ones_like(others), *level_grads])
-        return total, grad
+        return fixed_order_sum([others, *octave_losses]), grad
 
     def compile(self, features: VGGFeatures):
         """:meth:`loss_and_grad` through ``features`` as a ``tf.function`` of ``x`` alone."""
