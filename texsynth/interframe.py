@@ -70,11 +70,12 @@ def interframe_loss(frames: tf.Tensor, targets: Sequence[float], distance_type: 
     The relative error ``(d - t) / t`` is squared and averaged over frames, then summed over ``k``,
     so the term is on the same O(1) scale as :func:`gram_loss` whatever the image.
     """
-    total = tf.constant(0.0)
+    errors = [tf.constant(0.0)]
     for k, target in enumerate(targets, start=1):
         d = frame_distance(frames, tf.roll(frames, -k, axis=0), distance_type, octaves)
-        total += tf.reduce_mean(tf.square((d - target) / max(target, 1e-6)))
-    return total
+        errors.append(tf.reduce_mean(tf.square((d - target) / max(target, 1e-6))))
+    # Summed over a stacked vector, in one order in every process (texsynth.objective.fixed_order_sum).
+    return tf.reduce_sum(tf.stack(errors))
 
 
 @dataclass(frozen=True)
