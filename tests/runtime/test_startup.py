@@ -38,3 +38,15 @@ def test_convolutions_are_banded_where_onednn_runs_them():
         seen[flag] = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
                                     cwd=root, timeout=120, check=True).stdout.split()[-1]
     assert seen == {"0": "None", "1": str(CONV_BAND_BYTES)}
+
+
+def test_compiled_arithmetic_is_not_regrouped():
+    # start_tensorflow (run by conftest) turns off the grappler rewrites that reassociate products
+    # and sums with constants, whose choices varied between processes. With them on, about 40% of
+    # these values came out differently compiled than eager.
+    import numpy as np
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(0).uniform(1, 2, 100_000).astype(np.float32))
+    for expression in (lambda v: (v * 3.1) * 7.3, lambda v: (v + 0.1) + 1e3 - 0.3):
+        np.testing.assert_array_equal(tf.function(expression)(x).numpy(), expression(x).numpy())

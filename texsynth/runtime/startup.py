@@ -9,12 +9,16 @@ import platform
 import sys
 from typing import Iterator, Mapping
 
-__all__ = ["CONV_BAND_BYTES", "conv_band_bytes", "onednn_default", "start_tensorflow"]
+__all__ = ["CONV_BAND_BYTES", "REPRODUCIBLE_GRAPHS", "conv_band_bytes", "onednn_default", "start_tensorflow"]
 
 # Largest im2col buffer of one convolution under oneDNN (texsynth.nn.vgg.conv2d_banded). On a 2-core
 # AMD EPYC with AVX2 only, oneDNN 3.7 chose its reference kernel from about 0.95 GB on (128 input
 # channels from 466x466, 256 from 330x330; 932 MB still ran as a GEMM): minutes per convolution.
 CONV_BAND_BYTES = 768 * 2**20
+
+# Grappler rewrites turned off by start_tensorflow, whose regrouping of arithmetic varied between
+# processes (see there).
+REPRODUCIBLE_GRAPHS = {"arithmetic_optimization": False, "constant_folding": False}
 
 # Seconds per iteration at 512x512 on a 2-core AMD EPYC with AVX2 only (benchmarks/bench_iteration.py,
 # two rounds of five iterations, one run), with TensorFlow's default there (Eigen) and with oneDNN:
@@ -72,6 +76,13 @@ def start_tensorflow() -> None:
     Independent ops (the octaves of a pyramid) run one after another: on 2 cores that was as fast
     as running them side by side and lowered peak memory of synthesis by about 120 MB. oneDNN is
     turned on where :func:`onednn_default` says so.
+
+    Two of grappler's graph rewrites are off, so that the same seed gives the same pixels: its
+    arithmetic optimiser and constant folding regroup sums and reassociate products with constants,
+    and the grouping they chose changed from one process to the next. A ``--loss gram`` gradient
+    at 512x512 came out in one of two versions from run to run (six runs in a row alternated
+    between them); with both rewrites off, 12 of 12 runs agreed, and an evaluation took as long
+    (0.44-0.46 s against 0.45-0.49 s with the defaults, 0.30-0.32 s either way with Gram).
     """
     if "tensorflow" in sys.modules:
         return
@@ -84,6 +95,7 @@ def start_tensorflow() -> None:
         import tensorflow as tf
 
         tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.optimizer.set_experimental_options(REPRODUCIBLE_GRAPHS)
         tf.config.list_physical_devices()
 
 
