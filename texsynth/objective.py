@@ -89,7 +89,9 @@ def fixed_order_sum(values: Sequence[tf.Tensor]) -> tf.Tensor:
     A chain of ``+`` lets grappler's arithmetic optimiser regroup the additions into one ``AddN``
     whose order differed between processes: the same seed's loss then differed in its last bit from
     run to run, a line search decided differently a few hundred iterations in, and two quick starts
-    ended with different images. A sum over a stacked vector keeps its order.
+    ended with different images. A sum over a stacked vector keeps its order. The commands also turn
+    that rewrite off process-wide (:data:`texsynth.runtime.startup.REPRODUCIBLE_GRAPHS`); this keeps
+    the library's own sums fixed where a caller has not.
 
     Parameters
     ----------
