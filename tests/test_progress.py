@@ -56,12 +56,23 @@ def test_a_note_gets_a_line_of_its_own():
 
 
 def test_eta_weighs_the_remaining_steps_by_their_cost():
-    # Ten cheap steps done in 10 s; ten left that cost ten times as much each: 100 s, not 10 s.
-    progress = Progress(20, stream=io.StringIO(), costs=[1.0] * 10 + [10.0] * 10)
-    progress.start -= 10.0
-    assert "ETA 1:40" in progress.line(10, None, "", progress.start + 10.0)
+    # Ten steps of cost 1 at 1 s and ten of cost 2 at 2 s done; ten left that cost ten times the
+    # first ones each: 100 s, not 10 s (the plain mean rate) nor 20 s (the latest stage's rate).
+    progress = Progress(30, stream=io.StringIO(), costs=[1.0] * 10 + [2.0] * 10 + [10.0] * 10)
+    for step in range(1, 21):
+        line = progress.line(step, None, "", progress.start + (step if step <= 10 else 10 + 2 * (step - 10)))
+    assert "ETA 1:40" in line
     plain = Progress(20, stream=io.StringIO())
     assert "ETA 0:10" in plain.line(10, None, "", plain.start + 10.0)
+
+
+def test_eta_waits_for_two_timed_stages_before_pricing_untimed_ones():
+    # One stage's rate cannot tell a fixed cost per step from one per pixel: no guess until the
+    # second stage has been timed, then the stages to come are priced.
+    progress = Progress(30, stream=io.StringIO(), costs=[1.0] * 10 + [4.0] * 10 + [16.0] * 10)
+    lines = [progress.line(step, None, "", progress.start + step) for step in range(1, 13)]
+    assert all("ETA ?" in line for line in lines[:11]) and "1.00 it/s" in lines[9]
+    assert "ETA ?" not in lines[-1]
 
 
 def test_warmup_steps_are_left_out_of_the_eta():
@@ -70,9 +81,10 @@ def test_warmup_steps_are_left_out_of_the_eta():
     assert "ETA ?" in progress.line(1, None, "", progress.start + 60.0)
     assert "ETA 1:30" in progress.line(10, None, "", progress.start + 69.0)
     # With costs, the rate is the cost done since the warm-up per second.
-    weighted = Progress(20, stream=io.StringIO(), costs=[1.0] * 10 + [10.0] * 10, warmup=1)
-    weighted.line(1, None, "", weighted.start + 60.0)
-    assert "ETA 1:40" in weighted.line(10, None, "", weighted.start + 69.0)
+    weighted = Progress(30, stream=io.StringIO(), costs=[1.0] * 10 + [2.0] * 10 + [10.0] * 10, warmup=1)
+    for step in range(1, 21):
+        line = weighted.line(step, None, "", weighted.start + 59.0 + (step if step <= 10 else 10 + 2 * (step - 10)))
+    assert "ETA 1:40" in line
     # Without a warm-up the slow first step is extrapolated over the run.
     naive = Progress(100, stream=io.StringIO())
     naive.line(1, None, "", naive.start + 60.0)

@@ -43,7 +43,8 @@ class Progress:
         is the current stage's. Remaining steps are priced by ``a + b * cost`` through the two
         latest timed stages: small stages cost more than their share of pixels (fixed work per
         step), and the mean rate of all steps so far promised twice the time left while the
-        coarse stages ran (a quarter of it before costs were counted at all).
+        coarse stages ran (a quarter of it before costs were counted at all). Until two stages
+        are timed, the ETA of steps in untimed stages reads ``?``.
     warmup : int
         Leading steps left out of the rate: a command's first iteration also traces its graph
         (tens of seconds at 64² that would otherwise be extrapolated over the whole run, an ETA
@@ -131,6 +132,12 @@ class Progress:
         if not timed:
             elapsed = now - self.start
             return (step / elapsed if elapsed > 0 else 0.0), "ETA ?"
+        rate = 1.0 / timed.get(current, timed[max(timed)])[0]
+        if len(timed) < 2 and any(k not in timed for k in range(current, len(self._stages))):
+            # One stage's time says nothing of how the time grows with the cost: taken as
+            # proportional (no fixed part), a quick start's 64x64 stage promised 1:33 where 0:52 was
+            # left, twice the full-size stage's real time.
+            return rate, "ETA ?"
         latest = sorted(timed)[-2:]
         seconds, cost = timed[latest[-1]]
         slope, fixed = seconds / cost, 0.0
@@ -144,7 +151,7 @@ class Progress:
             first, last, stage_cost = self._stages[k]
             left = last - max(first - 1, step)
             eta += left * (timed[k][0] if k in timed else fixed + slope * stage_cost)
-        return 1.0 / timed.get(current, timed[latest[-1]])[0], f"ETA {format_duration(eta)}"
+        return rate, f"ETA {format_duration(eta)}"
 
     def _emit(self, line: str, step: int, now: float) -> None:
         """Redraw the live line on a terminal; in a log, print it at most every ``log_interval`` s."""
