@@ -56,10 +56,10 @@ def test_a_note_gets_a_line_of_its_own():
 
 
 def test_eta_weighs_the_remaining_steps_by_their_cost():
-    # Ten steps of cost 1 at 1 s and ten of cost 2 at 2 s done; ten left that cost ten times the
+    # Ten steps of cost 1 at 1 s and twenty of cost 2 at 2 s done; ten left that cost ten times the
     # first ones each: 100 s, not 10 s (the plain mean rate) nor 20 s (the latest stage's rate).
-    progress = Progress(30, stream=io.StringIO(), costs=[1.0] * 10 + [2.0] * 10 + [10.0] * 10)
-    for step in range(1, 21):
+    progress = Progress(40, stream=io.StringIO(), costs=[1.0] * 10 + [2.0] * 20 + [10.0] * 10)
+    for step in range(1, 31):
         line = progress.line(step, None, "", progress.start + (step if step <= 10 else 10 + 2 * (step - 10)))
     assert "ETA 1:40" in line
     plain = Progress(20, stream=io.StringIO())
@@ -67,12 +67,19 @@ def test_eta_weighs_the_remaining_steps_by_their_cost():
 
 
 def test_eta_waits_for_two_timed_stages_before_pricing_untimed_ones():
-    # One stage's rate cannot tell a fixed cost per step from one per pixel: no guess until the
-    # second stage has been timed, then the stages to come are priced.
-    progress = Progress(30, stream=io.StringIO(), costs=[1.0] * 10 + [4.0] * 10 + [16.0] * 10)
-    lines = [progress.line(step, None, "", progress.start + step) for step in range(1, 13)]
-    assert all("ETA ?" in line for line in lines[:11]) and "1.00 it/s" in lines[9]
-    assert "ETA ?" not in lines[-1]
+    # One stage's rate cannot tell a fixed cost per step from one per pixel, and a stage's first
+    # steps are slower: no guess until the second stage has ten steps timed, then the rest is priced.
+    progress = Progress(60, stream=io.StringIO(), costs=[1.0] * 20 + [4.0] * 20 + [16.0] * 20)
+    lines = [progress.line(step, None, "", progress.start + (step if step <= 20 else 20 + 2 * (step - 20)))
+             for step in range(1, 32)]
+    assert all("ETA ?" in line for line in lines[:30]) and "1.00 it/s" in lines[9]
+    # 1 s at cost 1 and 2 s at cost 4: 2/3 s + 1/3 s per unit of cost, so 6 s per step at cost 16;
+    # nine steps of 2 s and twenty of 6 s left.
+    assert "ETA 2:18" in lines[-1]
+    # A single stage needs no fit: its own rate prices it from its second step on.
+    single = Progress(20, stream=io.StringIO(), costs=[1.0] * 20, warmup=1)
+    single.line(1, None, "", single.start + 5.0)
+    assert "ETA 0:17" in single.line(3, None, "", single.start + 7.0)
 
 
 def test_warmup_steps_are_left_out_of_the_eta():
@@ -81,8 +88,8 @@ def test_warmup_steps_are_left_out_of_the_eta():
     assert "ETA ?" in progress.line(1, None, "", progress.start + 60.0)
     assert "ETA 1:30" in progress.line(10, None, "", progress.start + 69.0)
     # With costs, the rate is the cost done since the warm-up per second.
-    weighted = Progress(30, stream=io.StringIO(), costs=[1.0] * 10 + [2.0] * 10 + [10.0] * 10, warmup=1)
-    for step in range(1, 21):
+    weighted = Progress(40, stream=io.StringIO(), costs=[1.0] * 10 + [2.0] * 20 + [10.0] * 10, warmup=1)
+    for step in range(1, 31):
         line = weighted.line(step, None, "", weighted.start + 59.0 + (step if step <= 10 else 10 + 2 * (step - 10)))
     assert "ETA 1:40" in line
     # Without a warm-up the slow first step is extrapolated over the run.

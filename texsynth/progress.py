@@ -44,7 +44,8 @@ class Progress:
         latest timed stages: small stages cost more than their share of pixels (fixed work per
         step), and the mean rate of all steps so far promised twice the time left while the
         coarse stages ran (a quarter of it before costs were counted at all). Until two stages
-        are timed, the ETA of steps in untimed stages reads ``?``.
+        (the current one over ``RECENT_STEPS`` steps) are timed, the ETA of steps in untimed stages
+        reads ``?``.
     warmup : int
         Leading steps left out of the rate: a command's first iteration also traces its graph
         (tens of seconds at 64² that would otherwise be extrapolated over the whole run, an ETA
@@ -133,16 +134,19 @@ class Progress:
             elapsed = now - self.start
             return (step / elapsed if elapsed > 0 else 0.0), "ETA ?"
         rate = 1.0 / timed.get(current, timed[max(timed)])[0]
-        if len(timed) < 2 and any(k not in timed for k in range(current, len(self._stages))):
+        # The stages the cost model is fitted to: finished ones, and the current one once it has
+        # RECENT_STEPS steps timed (its first ones are slower).
+        fitted = {k: v for k, v in timed.items() if k != current or len(self._seen[k]) > RECENT_STEPS}
+        if len(fitted) < 2 and (current not in timed or current < len(self._stages) - 1):
             # One stage's time says nothing of how the time grows with the cost: taken as
             # proportional (no fixed part), a quick start's 64x64 stage promised 1:33 where 0:52 was
-            # left, twice the full-size stage's real time.
+            # left, and a fit to the next stage's first two steps still 1:10.
             return rate, "ETA ?"
-        latest = sorted(timed)[-2:]
-        seconds, cost = timed[latest[-1]]
+        latest = sorted(fitted)[-2:]
+        seconds, cost = fitted[latest[-1]] if latest else (0.0, 1.0)  # no fit needed: nothing untimed
         slope, fixed = seconds / cost, 0.0
         if len(latest) == 2:
-            earlier_seconds, earlier_cost = timed[latest[0]]
+            earlier_seconds, earlier_cost = fitted[latest[0]]
             if earlier_cost != cost and (seconds - earlier_seconds) / (cost - earlier_cost) > 0:
                 slope = (seconds - earlier_seconds) / (cost - earlier_cost)
                 fixed = max(seconds - slope * cost, 0.0)
