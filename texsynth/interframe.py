@@ -12,6 +12,7 @@ import tensorflow as tf
 from texsynth.choices import DISTANCE_TYPES
 from texsynth.errors import TexsynthError
 from texsynth.nn.pyramid import gaussian_pyramid, laplacian_pyramid
+from texsynth.sums import fixed_order_sum
 
 __all__ = ["InterframeTerm", "frame_distance", "interframe_loss", "interframe_targets", "shifted_distance"]
 
@@ -70,12 +71,11 @@ def interframe_loss(frames: tf.Tensor, targets: Sequence[float], distance_type: 
     The relative error ``(d - t) / t`` is squared and averaged over frames, then summed over ``k``,
     so the term is on the same O(1) scale as :func:`gram_loss` whatever the image.
     """
-    errors = [tf.constant(0.0)]
+    errors = []
     for k, target in enumerate(targets, start=1):
         d = frame_distance(frames, tf.roll(frames, -k, axis=0), distance_type, octaves)
         errors.append(tf.reduce_mean(tf.square((d - target) / max(target, 1e-6))))
-    # Summed over a stacked vector, in one order in every process (texsynth.objective.fixed_order_sum).
-    return tf.reduce_sum(tf.stack(errors))
+    return fixed_order_sum(errors)
 
 
 @dataclass(frozen=True)

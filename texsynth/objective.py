@@ -27,8 +27,9 @@ from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
 from texsynth.spectrum import SpectrumTerm
 from texsynth.stats.base import Statistic
 from texsynth.stats.gram import Gram
+from texsynth.sums import fixed_order_sum
 
-__all__ = ["COLOUR_TAPS", "Objective", "RANGE_WEIGHT", "Term", "fixed_order_sum", "range_penalty"]
+__all__ = ["COLOUR_TAPS", "Objective", "RANGE_WEIGHT", "Term", "range_penalty"]
 
 # Weight of the pull back into the valid colour range. Measured on the leaves example: 0.01 reached
 # the same final loss as scipy's bounds with pixels at most a grey level out; 1 and above stiffened
@@ -81,29 +82,6 @@ class Term:
     statistic: Statistic
     target: Any
     weight: float
-
-
-def fixed_order_sum(values: Sequence[tf.Tensor]) -> tf.Tensor:
-    """The sum of scalar tensors, always added in the same order.
-
-    A chain of ``+`` lets grappler's arithmetic optimiser regroup the additions into one ``AddN``
-    whose order differed between processes: the same seed's loss then differed in its last bit from
-    run to run, a line search decided differently a few hundred iterations in, and two quick starts
-    ended with different images. A sum over a stacked vector keeps its order. The commands also turn
-    that rewrite off process-wide (:data:`texsynth.runtime.startup.REPRODUCIBLE_GRAPHS`); this keeps
-    the library's own sums fixed where a caller has not.
-
-    Parameters
-    ----------
-    values : sequence of Tensor, scalars
-
-    Returns
-    -------
-    Tensor, scalar float32 (0 for no values)
-    """
-    if not values:
-        return tf.constant(0.0)
-    return tf.reduce_sum(tf.stack([tf.cast(v, tf.float32) for v in values]))
 
 
 def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures) -> list[tf.Tensor]:
