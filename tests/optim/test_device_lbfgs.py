@@ -75,6 +75,25 @@ def test_a_stop_rule_ends_the_run_at_the_iteration_it_holds():
     np.testing.assert_array_equal(result.x, seen[-1])
 
 
+def test_one_optimiser_serves_canvases_of_every_shape_as_a_fresh_one_would():
+    # A coarse-to-fine schedule hands one optimiser a larger canvas at every stage: the history of
+    # the previous canvas must not leak into the next, and the steps are not traced again.
+    def bowl(shape):
+        centre = tf.constant(np.random.default_rng(shape[1]).normal(size=shape).astype(np.float32))
+        scales = tf.constant(np.linspace(1.0, 30.0, int(np.prod(shape)), dtype=np.float32).reshape(shape))
+        return _with_gradient(lambda x: tf.reduce_sum(scales * (x - centre) ** 2))
+
+    shapes = [(1, 4, 4, 3), (1, 8, 8, 3), (1, 4, 4, 3), (2, 6, 6, 3)]
+    shared = DeviceLBFGS(tol=0.0)
+    for shape in shapes:
+        loss, x0 = bowl(shape), np.ones(shape, np.float32)
+        reused, fresh = shared.minimize(loss, x0, 6), DeviceLBFGS(tol=0.0).minimize(loss, x0, 6)
+        assert reused.x.shape == shape
+        np.testing.assert_array_equal(reused.x, fresh.x)
+        assert reused.losses == fresh.losses
+    assert shared.traces() == 3  # propose, trial point, accept: once each
+
+
 def test_lowers_a_texture_loss_as_far_as_scipy(tiny, noise_source):
     config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], random_seed=0, precision="float32",
                          schedule="joint")

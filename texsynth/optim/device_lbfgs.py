@@ -32,6 +32,12 @@ MAX_TRIALS = 20
 _STATUS = {1: StopReason.CONVERGED, 2: StopReason.SMALL_GRADIENT, 3: StopReason.NO_PROGRESS}
 
 
+def _dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """The dot product of two vectors as one matrix product (what ``tf.tensordot`` builds; on
+    vectors of unknown length tensordot also builds a dozen shape computations per use)."""
+    return tf.reshape(tf.matmul(tf.reshape(a, [1, -1]), tf.reshape(b, [-1, 1])), [])
+
+
 class DeviceLBFGS:
     """L-BFGS on the device as an :class:`texsynth.optim.base.Optimizer`.
 
@@ -55,24 +61,25 @@ class DeviceLBFGS:
         self.tol = tol
         self.history = history
         self.typical_step = typical_step
-        self._cache: dict = {}
+        self._state: tuple | None = None
 
-    def _compiled(self, loss_and_grad: LossAndGrad, shape: tuple[int, ...]):
-        """The state variables and the compiled iteration for a loss and a shape, built once: a
-        schedule's redraws and restarts reuse them instead of tracing the iteration again."""
-        key = (loss_and_grad, shape)
-        if key in self._cache:
-            return self._cache[key]
-        n, m = int(np.prod(shape)), self.history
-        unit = self.typical_step * np.sqrt(n)
-        x = tf.Variable(tf.zeros(shape))
+    def _compiled(self):
+        """The state variables and the compiled steps, built once per optimiser. Their shapes are
+        left open, so a coarse-to-fine schedule's stages, each on its own canvas, and the redraws
+        within a stage all reuse one trace: traced per canvas they cost about 0.3 s per stage
+        (a quarter of a 256x256 stage's restart)."""
+        if self._state is not None:
+            return self._state
+        m = self.history
+        x = tf.Variable(tf.zeros((0,)), shape=tf.TensorShape(None))  # the iterate, in its own shape
         f = tf.Variable(0.0)
-        g = tf.Variable(tf.zeros((n,)))
-        pairs_s = tf.Variable(tf.zeros((m, n)))
-        pairs_y = tf.Variable(tf.zeros((m, n)))
+        g = tf.Variable(tf.zeros((0,)), shape=tf.TensorShape([None]))
+        pairs_s = tf.Variable(tf.zeros((m, 0)), shape=tf.TensorShape([m, None]))
+        pairs_y = tf.Variable(tf.zeros((m, 0)), shape=tf.TensorShape([m, None]))
         rho = tf.Variable(tf.zeros((m,)))
         stored = tf.Variable(0)
         head = tf.Variable(0)  # slot of the next pair
+        unit = tf.Variable(0.0)  # typical_step * sqrt(elements): the scaled variables' unit
 
         def direction() -> tf.Tensor:
             # Each variable is read once: indexing a variable inside the unrolled loops read all of
@@ -84,45 +91,46 @@ class DeviceLBFGS:
             for i in range(m):  # newest pair first
                 slot = (head - 1 - i) % m
                 use = tf.cast(i < stored, tf.float32)
-                alpha = use * all_rho[slot] * tf.tensordot(all_s[slot], q, 1)
+                alpha = use * all_rho[slot] * _dot(all_s[slot], q)
                 q = q - alpha * all_y[slot]
                 alphas.append((slot, use, alpha))
             newest = (head - 1) % m
-            yy = tf.tensordot(all_y[newest], all_y[newest], 1)
+            yy = _dot(all_y[newest], all_y[newest])
             gamma = tf.where(stored > 0, 1.0 / (all_rho[newest] * tf.maximum(yy, 1e-30)), 1.0)
             r = gamma * q
             for slot, use, alpha in reversed(alphas):
-                beta = use * all_rho[slot] * tf.tensordot(all_y[slot], r, 1)
+                beta = use * all_rho[slot] * _dot(all_y[slot], r)
                 r = r + (alpha - beta) * all_s[slot]
             return r
 
-        d_var = tf.Variable(tf.zeros((n,)))
+        d_var = tf.Variable(tf.zeros((0,)), shape=tf.TensorShape([None]))
 
-        # The functions below are traced for every stage's canvas; without AutoGraph (their loops
-        # run over Python ints, the one branch on a tensor is an explicit tf.cond) each traces
-        # faster and builds the same graph.
+        # Without AutoGraph: their loops run over Python ints, and the one branch on a tensor is an
+        # explicit tf.cond, so each traces faster and builds the same graph.
 
         @tf.function(autograph=False)
         def propose() -> tuple[tf.Tensor, tf.Tensor]:
             """Store the search direction; return its slope and the first trial step."""
             d = direction()
-            slope = tf.tensordot(g, d, 1)
+            slope = _dot(g, d)
             # Not a descent direction (rounding after many pairs): fall back to steepest descent.
             d = tf.where(slope < 0, d, -g)
             d_var.assign(d)
-            first = tf.cast(unit, tf.float32) / tf.maximum(tf.norm(g), 1e-30)
-            return tf.tensordot(g, d, 1), tf.where(stored > 0, 1.0, first)
+            first = unit / tf.maximum(tf.norm(g), 1e-30)
+            return _dot(g, d), tf.where(stored > 0, 1.0, first)
 
         @tf.function(autograph=False)
         def trial_point(t: tf.Tensor) -> tf.Tensor:
-            return tf.reshape(tf.reshape(x, [-1]) + t * d_var, shape)
+            current = x.read_value()
+            return tf.reshape(tf.reshape(current, [-1]) + t * d_var, tf.shape(current))
 
-        @tf.function(autograph=False)
+        @tf.function(autograph=False, input_signature=[tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32),
+                                                        tf.TensorSpec(None, tf.float32)])
         def accept(t: tf.Tensor, new_f: tf.Tensor, gradient: tf.Tensor) -> tf.Tensor:
             """Move to the accepted point, keep the curvature pair if ``s.y > 0``; return the status."""
             new_g = tf.reshape(gradient, [-1])
             s_vec, y_vec = t * d_var, new_g - g
-            sy = tf.tensordot(s_vec, y_vec, 1)
+            sy = _dot(s_vec, y_vec)
 
             def keep() -> tf.Tensor:
                 pairs_s[head].assign(s_vec)
@@ -131,14 +139,15 @@ class DeviceLBFGS:
                 head.assign((head + 1) % m)
                 return stored.assign(tf.minimum(stored + 1, m))
 
-            tf.cond(sy > 1e-10 * tf.tensordot(y_vec, y_vec, 1), keep, stored.read_value)
+            tf.cond(sy > 1e-10 * _dot(y_vec, y_vec), keep, stored.read_value)
             reduction = (f - new_f) / tf.maximum(tf.maximum(tf.abs(f), tf.abs(new_f)), 1.0)
-            x.assign(tf.reshape(tf.reshape(x, [-1]) + s_vec, shape))
+            current = x.read_value()
+            x.assign(tf.reshape(tf.reshape(current, [-1]) + s_vec, tf.shape(current)))
             f.assign(new_f)
             g.assign(new_g)
             return tf.where(reduction <= self.tol, 1, tf.where(tf.reduce_max(tf.abs(new_g)) * unit <= self.tol, 2, 0))
 
-        def step() -> tuple[float, int, int]:
+        def step(loss_and_grad: LossAndGrad) -> tuple[float, int, int]:
             """One iteration. The line search loops here, on the host, around the compiled objective:
             inside a compiled while loop the objective ran 50-60% slower at 512x512 on a CPU (its
             graph, inlined in the loop body, lost optimisations it gets as a function of its own)."""
@@ -156,29 +165,42 @@ class DeviceLBFGS:
                 t = min(max(quadratic, 0.1 * t), 0.5 * t)
             return current, 3, MAX_TRIALS
 
-        def restart(x0: np.ndarray) -> None:
+        def restart(loss_and_grad: LossAndGrad, x0: np.ndarray) -> None:
             """Start from ``x0`` with no curvature pairs."""
+            n = int(np.prod(x0.shape))
             x.assign(tf.constant(x0, tf.float32))
+            unit.assign(self.typical_step * np.sqrt(n))
             loss, grad = loss_and_grad(x.read_value())
             f.assign(tf.cast(loss, tf.float32))
             g.assign(tf.reshape(grad, [-1]))
+            d_var.assign(tf.zeros((n,)))
+            pairs_s.assign(tf.zeros((m, n)))
+            pairs_y.assign(tf.zeros((m, n)))
+            rho.assign(tf.zeros((m,)))
             stored.assign(0)
             head.assign(0)
 
-        self._cache[key] = (x, restart, step)
-        return self._cache[key]
+        def traces() -> int:
+            return sum(fn.experimental_get_tracing_count() for fn in (propose, trial_point, accept))
+
+        self._state = (x, restart, step, traces)
+        return self._state
+
+    def traces(self) -> int:
+        """How often the compiled steps were traced (once per optimiser, whatever the canvases)."""
+        return 0 if self._state is None else self._state[3]()
 
     def minimize(self, loss_and_grad: LossAndGrad, x0: np.ndarray, max_iter: int,
                  callback: Callback | None = None, stop: StopRule | None = None) -> OptimizeResult:
         """Minimise from ``x0`` for at most ``max_iter`` iterations (Ctrl-C keeps the latest iterate;
         ``stop(losses)`` true after an iteration ends the run, see the protocol)."""
-        x, restart, step = self._compiled(loss_and_grad, tuple(x0.shape))
-        restart(x0)
+        x, restart, step, _ = self._compiled()
+        restart(loss_and_grad, x0)
         result = OptimizeResult(x=x0, evaluations=1)
         last = time.perf_counter()
         try:
             for iteration in range(1, max_iter + 1):
-                value, status, trials = step()
+                value, status, trials = step(loss_and_grad)
                 result.evaluations += trials
                 if status == 3:
                     result.reason = StopReason.NO_PROGRESS
