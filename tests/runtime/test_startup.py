@@ -50,3 +50,21 @@ def test_compiled_arithmetic_is_not_regrouped():
     x = tf.constant(np.random.default_rng(0).uniform(1, 2, 100_000).astype(np.float32))
     for expression in (lambda v: (v * 3.1) * 7.3, lambda v: (v + 0.1) + 1e3 - 0.3):
         np.testing.assert_array_equal(tf.function(expression)(x).numpy(), expression(x).numpy())
+
+
+def test_the_rewrites_are_off_even_where_tensorflow_was_loaded_first():
+    # A script that imports a texsynth module (and so TensorFlow) before start_tensorflow got the
+    # rewrites on, and other pixels than the command for the same seed.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    probe = ("import tensorflow as tf; tf.constant(1.0) + 1.0\n"
+             "from texsynth.runtime import start_tensorflow; start_tensorflow(); start_tensorflow()\n"
+             "options = tf.config.optimizer.get_experimental_options()\n"
+             "print(options.get('arithmetic_optimization'), options.get('constant_folding'))")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=root,
+                         timeout=120, check=True).stdout.split()
+    assert out[-2:] == ["False", "False"]

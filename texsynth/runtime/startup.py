@@ -83,18 +83,22 @@ def start_tensorflow() -> None:
     at 512x512 came out in one of two versions from run to run (six runs in a row alternated
     between them); with both rewrites off, 12 of 12 runs agreed, and an evaluation took as long
     (0.44-0.46 s against 0.45-0.49 s with the defaults, 0.30-0.32 s either way with Gram).
+
+    Where TensorFlow is already loaded (a script that imported a texsynth module first), the
+    backend and the thread pools are as they are, but the graph rewrites are still turned off:
+    left on, such a script's pixels differed from the command's for the same seed.
     """
-    if "tensorflow" in sys.modules:
-        return
-    onednn = onednn_default(os.environ, platform.machine())
-    if onednn is not None:
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = onednn
+    if "tensorflow" not in sys.modules:
+        onednn = onednn_default(os.environ, platform.machine())
+        if onednn is not None:
+            os.environ["TF_ENABLE_ONEDNN_OPTS"] = onednn
     verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") in ("0", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with contextlib.nullcontext() if verbose else _stderr_to_devnull():
         import tensorflow as tf
 
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        with contextlib.suppress(RuntimeError):  # raised once the runtime has started its thread pools
+            tf.config.threading.set_inter_op_parallelism_threads(1)
         tf.config.optimizer.set_experimental_options(REPRODUCIBLE_GRAPHS)
         tf.config.list_physical_devices()
 
