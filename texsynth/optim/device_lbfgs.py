@@ -173,10 +173,9 @@ class DeviceLBFGS:
             loss, grad = loss_and_grad(x.read_value())
             f.assign(tf.cast(loss, tf.float32))
             g.assign(tf.reshape(grad, [-1]))
-            d_var.assign(tf.zeros((n,)))
-            pairs_s.assign(tf.zeros((m, n)))
-            pairs_y.assign(tf.zeros((m, n)))
-            rho.assign(tf.zeros((m,)))
+            if int(tf.shape(pairs_s)[1]) != n:  # a new canvas (a redraw keeps it: stored = 0 hides old pairs)
+                pairs_s.assign(tf.zeros((m, n)))
+                pairs_y.assign(tf.zeros((m, n)))
             stored.assign(0)
             head.assign(0)
 
