@@ -72,6 +72,19 @@ def test_joins_pool_or_average_quantiles_and_refuse_the_rest():
         stat.join([np.zeros((4, 4))] * 3, "affine_invariant")
 
 
+def test_the_target_is_the_sorted_projections_of_one_source_or_of_the_pooled_sources():
+    low, high = _features(1, shift=-2.0), _features(2, shift=2.0)
+    for sources in ([low], [low, high]):
+        stat, state = _state(sources, "average")
+        for seed in (0, 3):  # drawn by prepare, then by a redraw
+            stat.redraw(state, seed)
+            pooled = np.concatenate([stat.describe(s)[0].numpy() for s in sources])
+            projected = np.sort((pooled @ state.directions.numpy()).T, axis=-1)
+            count = state.sorted_target.shape[1]  # the largest source's vectors
+            np.testing.assert_allclose(state.sorted_target.numpy(), resample_sorted(projected, count), rtol=1e-5,
+                                       atol=1e-5)
+
+
 def test_redraw_changes_the_directions_reproducibly():
     stat, state = _state([_features(4)])
     first = state.directions.numpy().copy()

@@ -399,6 +399,8 @@ class SlicedWasserstein:
                           for s in state.target.samples]
         if state.target.mode == "affine_invariant":
             joined = (sorted_sources[0] + sorted_sources[1]) / 2
+        elif len(sorted_sources) == 1:  # already its own pooled quantile function: no second sort
+            joined = sorted_sources[0]
         else:
             joined = resample_sorted(sort_last(tf.concat(sorted_sources, axis=-1), self.sort_on_host), count)
         state.sorted_target.assign(joined)
