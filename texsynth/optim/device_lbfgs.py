@@ -33,9 +33,10 @@ _STATUS = {1: StopReason.CONVERGED, 2: StopReason.SMALL_GRADIENT, 3: StopReason.
 
 
 def _dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """The dot product of two vectors as one matrix product (what ``tf.tensordot`` builds; on
-    vectors of unknown length tensordot also builds a dozen shape computations per use)."""
-    return tf.reshape(tf.matmul(tf.reshape(a, [1, -1]), tf.reshape(b, [-1, 1])), [])
+    """The dot product of two vectors. Not ``tf.tensordot``, a matrix product of a row and a column:
+    on the CPU that took 0.85 ms for two vectors of 512x512x3 against 0.24 ms for this, and the
+    direction's 21 dot products were three quarters of its time (a 2-core EPYC)."""
+    return tf.reduce_sum(a * b)
 
 
 class DeviceLBFGS:
