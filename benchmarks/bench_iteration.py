@@ -9,7 +9,9 @@ float32, bfloat16, a margin) and for the ancestor's design rebuilt on Keras 3 (b
 each setting in a fresh process so peak memory is its own. Settings take turns over ``--rounds``
 rounds, so a machine that slows down for a while hurts all alike; the figure of a setting is the
 median over all its timed iterations. Prints one line per setting and the ratios to the ancestor's
-design, the figures to compare on a noisy machine.
+design, the figures to compare on a noisy machine. With ``texsynth`` and ``scipy`` both run, it also
+prints the loss each optimiser reached after the same iterations from the same start (the two must
+agree within a few percent: the device L-BFGS is there to be as good as scipy's, only cheaper on a GPU).
 
     python benchmarks/bench_iteration.py [--sizes 512 1024] [--iterations 8] [--warmup 3] [--rounds 2]
                                          [--designs texsynth gram spectrum scipy ancestor float32 bfloat16 margin]
@@ -101,7 +103,8 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
         synth = Synthesizer(config, weights, [source])
         precision = synth.precision
         del weights
-        seconds = synth.run().seconds
+        result = synth.run()
+        seconds, losses = result.seconds, result.losses
     else:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from ancestor import AncestorSynthesis
@@ -113,8 +116,22 @@ def measure(design: str, size: int, iterations: int, warmup: int) -> dict:
         x0 = np.random.default_rng(0).normal(size=(1, size, size, 3)) + 10 - np.asarray(weights.mean_bgr)
         del weights
         seconds = ancestor.run(x0, warmup + iterations)
+        losses = []  # its own objective, not comparable
     return {"seconds": seconds[warmup:], "precision": precision, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "anon_mib": anonymous.stop()}
+            "anon_mib": anonymous.stop(), "losses": losses}
+
+
+def optimizer_comparison(size: int, device: list[float], scipy: list[float]) -> str:
+    """One line: the loss of the defaults' objective with L-BFGS on the device and with scipy's
+    L-BFGS-B from the same start, after every tenth iteration and the last. The two paths part after
+    a few iterations, so single checkpoints differ by a fifth either way; over 50-100 iterations the
+    two agree within a few percent."""
+    n = min(len(device), len(scipy))
+    if n == 0:
+        return f"{size}x{size} loss: no iteration to compare"
+    marks = [k for k in range(10, n, 10)] + [n]
+    pairs = ", ".join(f"{k}: {device[k - 1]:.4g} / {scipy[k - 1]:.4g} = {device[k - 1] / scipy[k - 1]:.3f}" for k in marks)
+    return f"{size}x{size} loss, --optimizer device / scipy (same objective, seed and start), after iterations {pairs}"
 
 
 def main() -> None:
@@ -140,6 +157,7 @@ def main() -> None:
     peaks: dict[tuple[str, int], list[float]] = {}
     anon: dict[tuple[str, int], list[float]] = {}
     precisions: dict[str, str] = {}
+    losses: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.rounds):
         for size in args.sizes:
             for design in args.designs:
@@ -153,6 +171,7 @@ def main() -> None:
                 peaks.setdefault((design, size), []).append(figures["peak_mib"])
                 anon.setdefault((design, size), []).append(figures["anon_mib"])
                 precisions[design] = figures["precision"]
+                losses[design, size] = figures["losses"]  # the same in every round: one seed, one machine
     labels = {design: LABELS[design] + (f" ({precisions[design]})" if design in DESIGN_OPTIONS else "")
               for design in args.designs}
     for size in args.sizes:
@@ -164,6 +183,8 @@ def main() -> None:
             print(f"{size}x{size} {labels[design]}: {np.median(s):.3f} s/iteration (min {np.min(s):.3f}), "
                   f"peak memory {max(p):.0f} MiB (RSS; runs {', '.join(f'{v:.0f}' for v in p)}), "
                   f"anonymous {max(a):.0f} MiB (runs {', '.join(f'{v:.0f}' for v in a)})", flush=True)
+        if ("texsynth", size) in losses and ("scipy", size) in losses:
+            print(optimizer_comparison(size, losses["texsynth", size], losses["scipy", size]), flush=True)
         if ("ancestor", size) not in seconds:
             continue
         a = ("ancestor", size)
