@@ -130,7 +130,8 @@ def optimizer_comparison(size: int, device: list[float], scipy: list[float]) -> 
     if n == 0:
         return f"{size}x{size} loss: no iteration to compare"
     marks = [k for k in range(10, n, 10)] + [n]
-    pairs = ", ".join(f"{k}: {device[k - 1]:.4g} / {scipy[k - 1]:.4g} = {device[k - 1] / scipy[k - 1]:.3f}" for k in marks)
+    pairs = ", ".join(f"{k}: {device[k - 1]:.4g} / {scipy[k - 1]:.4g} = {device[k - 1] / scipy[k - 1]:.3f}"
+                      for k in marks)
     return f"{size}x{size} loss, --optimizer device / scipy (same objective, seed and start), after iterations {pairs}"
 
 

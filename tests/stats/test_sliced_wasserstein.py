@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.stats.sliced_wasserstein import (MIN_DIRECTIONS, SlicedWasserstein, _key_positions, _radix_positions,
-                                                assign_by_rank, matched_targets, resample_sorted, sliced_wasserstein,
-                                                sort_last, sorting_order)
+from texsynth.stats.sliced_wasserstein import (MIN_DIRECTIONS, SlicedWasserstein, _assign_rows, _key_positions,
+                                                _radix_positions, assign_by_rank, matched_targets, resample_sorted,
+                                                sliced_wasserstein, sort_last, sorting_order)
 
 
 def test_a_distribution_against_itself_is_zero_and_against_a_shift_is_the_shift_squared():
@@ -186,6 +186,18 @@ def test_assign_by_rank_gives_each_value_the_target_of_its_rank():
     # Sorting both sides pairs the k-th smallest value with the k-th target.
     np.testing.assert_array_equal(np.take_along_axis(matched, np.argsort(values, -1), -1),
                                   np.broadcast_to(targets, values.shape))
+
+
+def test_rows_are_ranked_into_their_output_in_place():
+    rng = np.random.default_rng(9)
+    rows = rng.normal(size=(3, 50)).astype(np.float32)
+    targets = np.sort(rng.normal(size=(3, 50)).astype(np.float32), axis=-1)
+    out = np.zeros((4, 50), np.float32)
+    _assign_rows(rows, targets, out[1:])  # a contiguous block of rows, as each thread gets
+    np.testing.assert_array_equal(out[1:], assign_by_rank(rows, targets))
+    assert not out[0].any()
+    with pytest.raises(AttributeError):  # a scatter into a copy would be lost: refused instead
+        _assign_rows(rows, targets, np.zeros((50, 3), np.float32).T)
 
 
 def test_host_and_device_ranks_agree_and_stop_the_gradient():
