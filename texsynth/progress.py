@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Sequence, TextIO
 
+__all__ = ["RECENT_STEPS", "Progress", "format_duration", "log"]
+
 # Steps of the current stage its rate is measured over, once it has had that many.
 RECENT_STEPS = 10
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, ContextManager
 
+__all__ = ["one_blas_thread"]
+
 
 def one_blas_thread() -> Callable[[], ContextManager[object]]:
     """A context-manager factory that runs BLAS on one thread (a no-op without threadpoolctl).

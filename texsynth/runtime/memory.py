@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+__all__ = ["HEADROOM", "MIB", "reserve_cpu_pool"]
+
 MIB = 2**20
 # Kept free beyond the expected peak, so that the leftover of every split stays at least this large.
 HEADROOM = 128 * MIB
