@@ -196,7 +196,7 @@ def test_rows_are_ranked_into_their_output_in_place():
     _assign_rows(rows, targets, out[1:])  # a contiguous block of rows, as each thread gets
     np.testing.assert_array_equal(out[1:], assign_by_rank(rows, targets))
     assert not out[0].any()
-    with pytest.raises(AttributeError):  # a scatter into a copy would be lost: refused instead
+    with pytest.raises(TexsynthError, match="contiguous"):  # a scatter into a copy would be lost
         _assign_rows(rows, targets, np.zeros((50, 3), np.float32).T)
 
 

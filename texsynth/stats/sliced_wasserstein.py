@@ -195,9 +195,9 @@ def _assign_rows(rows: np.ndarray, targets: np.ndarray, out: np.ndarray) -> None
     n = rows.shape[-1]
     positions = _sorting_positions(rows)
     positions += np.arange(0, rows.size, n, dtype=np.int64)[:, None]
-    flat = out.view()
-    flat.shape = (-1,)  # raises rather than copy if ``out`` is not contiguous
-    flat[positions.ravel()] = targets.ravel()
+    if not out.flags.c_contiguous:  # its reshape would be a copy, and the scatter lost
+        raise TexsynthError("ranking needs a C-contiguous output")
+    out.reshape(-1)[positions.ravel()] = targets.ravel()
 
 
 def matched_targets(values: tf.Tensor, targets: tf.Tensor, on_host: bool,
