@@ -61,6 +61,30 @@ def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_
     assert [s["iterations"] for s in again.stages] == [10, 2]
 
 
+
+def test_ctrl_c_between_stages_keeps_the_finished_stages(tiny, noise_source, monkeypatch):
+    # Compiling and resampling between stages run outside the optimiser's own Ctrl-C guard.
+    import texsynth.synthesis
+
+    calls = []
+
+    def upsample_once_interrupted(*args):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return upsample(*args)
+
+    monkeypatch.setattr(texsynth.synthesis, "upsample", upsample_once_interrupted)
+    config = SynthConfig(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=20, random_seed=2,
+                         precision="float32")
+    synth = synthesizer([noise_source], tiny, config)
+    seen = []
+    result = synth.run(lambda i, x, loss: seen.append(np.asarray(x).copy()))
+    assert result.interrupted and len(result.losses) == 10 and [s["iterations"] for s in synth.stages] == [10]
+    # The coarse stage's latest iterate, brought to the canvas's size.
+    assert result.x.shape == synth.x0.shape
+    np.testing.assert_allclose(result.x, upsample(seen[-1], (32, 32), synth.output_padding), atol=1e-5)
+
 def test_the_settle_rule_judges_the_fall_over_its_window():
     assert settle_rule(0.0) is None
     rule = settle_rule(0.2, window=3)

@@ -301,33 +301,14 @@ class Synthesizer:
         x = downsample(self.x0, len(sizes) - 1, self.output_padding)
         total = OptimizeResult(x=x)
         self.stages = []
-        for index, (size, budget) in enumerate(zip(sizes, budgets)):
-            first_octave = len(sizes) - 1 - index
-            objective = self.objective.stage(first_octave, size)
-            fast, exact = self._compiled(objective)
-            # Upsampled, the coarser result carries no pixel-scale noise; the joint schedule's noisy
-            # start kept some at the highest frequencies, which the network barely sees (the hatching).
-            # Its own finest band is blurred away first: a stage leaves a faint pattern of the period
-            # of its pooling grid there, which upsampling would magnify into visible blocks.
-            start = total.x if index == 0 else upsample(smoothed(total.x, self.output_padding), size,
-                                                        self.output_padding)
-            if index > 0 and config.stage_noise > 0:
-                # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
-                # (fine stochastic textures stayed soft); band-limited, so none of it is at the
-                # pixel-scale frequencies the network barely sees (the hatching).
-                rng = np.random.default_rng([self.random_seed, index])
-                start = start + config.stage_noise * self.detail_std[first_octave] * stage_noise(
-                    start.shape, rng, self.output_padding)
-            # Numbered as planned, so frames and progress keep the plan's stage boundaries even where a
-            # stage stopped early (converged).
-            done = sum(budgets[:index])
-            shifted = None if callback is None else lambda i, x, loss, done=done: callback(done + i, x, loss)
-            record = {"height": size[0], "width": size[1], "octaves": config.octaves - first_octave}
-            if index < len(sizes) - 1:
-                part = self._optimise(objective, fast, exact, start, budget, shifted, log, done)
-            else:
-                part = self._finest_stage(objective, fast, exact, start, budget, shifted, log, done, record)
-            record.update(iterations=len(part.losses), seconds=sum(part.seconds), stopped=part.message)
+        for index in range(len(sizes)):
+            try:
+                part, record = self._stage(index, sizes, budgets, total.x, callback, log)
+            except KeyboardInterrupt:
+                # Between stages (compiling, resampling) no optimiser is there to catch Ctrl-C; the
+                # finished stages' image is the latest.
+                total.reason = StopReason.INTERRUPTED
+                break
             self.stages.append(record)
             total = _joined(total, part)
             if part.interrupted:
@@ -335,6 +316,40 @@ class Synthesizer:
         if total.x.shape[1:3] != self.canvas:
             total.x = upsample(total.x, self.canvas, self.output_padding)
         return total
+
+    def _stage(self, index: int, sizes: list, budgets: list, previous: np.ndarray, callback: Callback | None,
+               log: Callable[[str], None]) -> tuple[OptimizeResult, dict]:
+        """Stage ``index`` of the coarse-to-fine plan, started from the previous stage's canvas
+        (``previous``; the downsampled seed for the first); returns its result and its ``stages`` record."""
+        config = self.config
+        size, budget = sizes[index], budgets[index]
+        first_octave = len(sizes) - 1 - index
+        objective = self.objective.stage(first_octave, size)
+        fast, exact = self._compiled(objective)
+        # Upsampled, the coarser result carries no pixel-scale noise; the joint schedule's noisy
+        # start kept some at the highest frequencies, which the network barely sees (the hatching).
+        # Its own finest band is blurred away first: a stage leaves a faint pattern of the period
+        # of its pooling grid there, which upsampling would magnify into visible blocks.
+        start = previous if index == 0 else upsample(smoothed(previous, self.output_padding), size,
+                                                     self.output_padding)
+        if index > 0 and config.stage_noise > 0:
+            # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
+            # (fine stochastic textures stayed soft); band-limited, so none of it is at the
+            # pixel-scale frequencies the network barely sees (the hatching).
+            rng = np.random.default_rng([self.random_seed, index])
+            start = start + config.stage_noise * self.detail_std[first_octave] * stage_noise(
+                start.shape, rng, self.output_padding)
+        # Numbered as planned, so frames and progress keep the plan's stage boundaries even where a
+        # stage stopped early (converged).
+        done = sum(budgets[:index])
+        shifted = None if callback is None else lambda i, x, loss: callback(done + i, x, loss)
+        record = {"height": size[0], "width": size[1], "octaves": config.octaves - first_octave}
+        if index < len(sizes) - 1:
+            part = self._optimise(objective, fast, exact, start, budget, shifted, log, done)
+        else:
+            part = self._finest_stage(objective, fast, exact, start, budget, shifted, log, done, record)
+        record.update(iterations=len(part.losses), seconds=sum(part.seconds), stopped=part.message)
+        return part, record
 
     def _finest_stage(self, objective: Objective, fast, exact, start: np.ndarray, budget: int,
                       callback: Callback | None, log: Callable[[str], None], offset: int, record: dict) -> OptimizeResult:
@@ -374,24 +389,28 @@ class Synthesizer:
         """
         every = self.config.redraw_every
         result = OptimizeResult(x=x0)
-        while len(result.losses) < max_iter:
-            done = len(result.losses)
-            budget = min(max_iter - done, every) if every else max_iter - done
-            shifted = None if callback is None or not done else lambda i, x, loss: callback(done + i, x, loss)
-            part = self.optimizer.minimize(loss_and_grad, result.x, budget, shifted if done else callback, stop)
-            result = _joined(result, part)
-            if part.interrupted or part.reason is StopReason.SETTLED:
-                break
-            stalled = len(part.losses) < budget
-            if stalled and loss_and_grad is not exact_loss_and_grad:
-                self.switch_iteration = offset + len(result.losses)
-                log(f"{self.precision} stopped improving after {self.switch_iteration} iterations ({part.message}); "
-                    "finishing in float32")
-                loss_and_grad = exact_loss_and_grad
-            elif stalled and (not every or not part.losses):
-                break
-            elif every and len(result.losses) < max_iter:
-                objective.redraw(self.random_seed + offset + len(result.losses))
+        try:
+            while len(result.losses) < max_iter:
+                done = len(result.losses)
+                budget = min(max_iter - done, every) if every else max_iter - done
+                shifted = None if callback is None or not done else lambda i, x, loss: callback(done + i, x, loss)
+                part = self.optimizer.minimize(loss_and_grad, result.x, budget, shifted if done else callback, stop)
+                result = _joined(result, part)
+                if part.interrupted or part.reason is StopReason.SETTLED:
+                    break
+                stalled = len(part.losses) < budget
+                if stalled and loss_and_grad is not exact_loss_and_grad:
+                    self.switch_iteration = offset + len(result.losses)
+                    log(f"{self.precision} stopped improving after {self.switch_iteration} iterations "
+                        f"({part.message}); finishing in float32")
+                    loss_and_grad = exact_loss_and_grad
+                elif stalled and (not every or not part.losses):
+                    break
+                elif every and len(result.losses) < max_iter:
+                    objective.redraw(self.random_seed + offset + len(result.losses))
+        except KeyboardInterrupt:
+            # Ctrl-C while switching precision or redrawing directions, outside the optimiser's guard.
+            result.reason = StopReason.INTERRUPTED
         return result
 
 

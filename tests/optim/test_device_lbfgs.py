@@ -128,3 +128,17 @@ def test_the_direction_reads_the_history_once():
     quadratic = _with_gradient(lambda x: tf.reduce_sum(weights * (x - target) ** 2))
     DeviceLBFGS(tol=0.0, history=history).minimize(quadratic, np.zeros(n, np.float32), history + 3, callback)
     assert peaks and max(peaks) < 3 * history_mib, peaks
+
+
+@pytest.mark.parametrize("optimizer", [DeviceLBFGS(), ScipyLBFGS()], ids=["device", "scipy"])
+def test_interrupt_during_the_first_evaluation_keeps_the_start(optimizer):
+    target = tf.constant(np.full((4, 4), 10.0, np.float32))
+    optimizer.minimize(_with_gradient(lambda x: tf.reduce_sum((x - target) ** 2)), np.zeros((4, 4), np.float32), 5)
+
+    def interrupted(x):
+        raise KeyboardInterrupt
+
+    start = np.full((3, 5), 7.0, np.float32)  # another canvas: the device variable still holds the last one
+    result = optimizer.minimize(interrupted, start, 5)
+    assert result.interrupted and result.losses == []
+    np.testing.assert_array_equal(result.x, start)

@@ -195,10 +195,12 @@ class DeviceLBFGS:
         """Minimise from ``x0`` for at most ``max_iter`` iterations (Ctrl-C keeps the latest iterate;
         ``stop(losses)`` true after an iteration ends the run, see the protocol)."""
         x, restart, step, _ = self._compiled()
-        restart(loss_and_grad, x0)
         result = OptimizeResult(x=x0, evaluations=1)
-        last = time.perf_counter()
+        started = False
         try:
+            restart(loss_and_grad, x0)
+            started = True
+            last = time.perf_counter()
             for iteration in range(1, max_iter + 1):
                 value, status, trials = step(loss_and_grad)
                 result.evaluations += trials
@@ -219,5 +221,6 @@ class DeviceLBFGS:
                     break
         except KeyboardInterrupt:
             result.reason = StopReason.INTERRUPTED
-        result.x = x.numpy()
+        # Ctrl-C during the first evaluation may leave the variable holding another run's canvas.
+        result.x = x.numpy() if started else x0
         return result
