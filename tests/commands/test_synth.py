@@ -238,3 +238,20 @@ def test_every_loss_schedule_and_optimizer_runs(tmp_path, gravel_small, flags):
     argv = ["-s", str(gravel_small), str(gravel_small), *SMALL, "-m", "4", "--output", str(out), *flags]
     assert synthesize_main(argv) == 0
     assert load_image(out).shape == (96, 96, 3)
+
+
+def test_ctrl_c_as_the_run_ends_still_writes_the_final_image(tmp_path, gravel_small, monkeypatch):
+    import texsynth.io.images
+
+    save_image = texsynth.io.images.save_image
+
+    def pressed_while_saving(image, path, quick=False):
+        if os.path.basename(path) == "final.png":
+            os.kill(os.getpid(), signal.SIGINT)
+        return save_image(image, path, quick)
+
+    monkeypatch.setattr(texsynth.io.images, "save_image", pressed_while_saving)
+    assert synthesize_main(["-s", str(gravel_small), *SMALL, "-m", "2", "--output-dir", str(tmp_path)]) == 130
+    folder = tmp_path / "out.L2,7.o2.96x96"
+    assert load_image(folder / "final.png").shape == (96, 96, 3)
+    assert json.loads((folder / "run.json").read_text())["iterations"] == 2

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -22,6 +20,7 @@ from typing import Callable, Iterator, Sequence
 from texsynth.batch import manifest, records
 from texsynth.batch.report import JobsProgress, Outcome, summary_table, write_report
 from texsynth.commands.args import ArgumentParser, positive
+from texsynth.commands.signals import sigterm_interrupts
 
 __all__ = ["build_parser", "default_report", "main"]
 
@@ -103,19 +102,6 @@ def _environment(**values: str) -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (``kill``, a Kubernetes pod stopping) stops the batch as Ctrl-C does: cleanly."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _run(jobs: list, address: str | None, workers: int, threads: int, gpus: list[str],
          on_outcome: Callable[[Outcome], None], note: Callable[[str], None]) -> None:
     """Run ``jobs`` on local workers (``address`` None) or on Ray; Ray is imported only here."""
@@ -195,7 +181,7 @@ def main(argv: Sequence[str], prog: str = "texsynth batch") -> int:
     start = time.perf_counter()
     interrupted = False
     try:
-        with _sigterm_interrupts(), progress:
+        with sigterm_interrupts(), progress:
             if to_run:
                 _run(to_run, address, workers, threads, gpus, on_outcome, progress.note)
     except KeyboardInterrupt:

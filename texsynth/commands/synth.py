@@ -232,6 +232,7 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
     config = command.synth
 
     from texsynth.commands.runfolder import make_output_folder, peak_memory_mb, run_header, write_command, write_run_json
+    from texsynth.commands.signals import interrupts_held
     from texsynth.io.gif import save_gif
     from texsynth.io.files import check_writable_dir
     from texsynth.io.images import check_output_file, load_image, save_image
@@ -281,24 +282,26 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
     frames = synth.to_frames(result.x)
     total = time.perf_counter() - start
     animated = config.count > 1
-    if command.output:
-        final = command.output
-        save_gif(list(frames), final, command.frame_duration) if animated else save_image(frames[0], final)
-    else:
-        for index, frame in enumerate(frames):
-            save_image(frame, folder / (f"final_F{index:04d}.png" if animated else "final.png"))
-        final = folder / ("animation.gif" if animated else "final.png")
-        if animated:
-            save_gif(list(frames), final, command.frame_duration)
-        write_run_json(
-            folder, run_header(prog, argv, args, command, synth.arch, synth.weights_source),
-            layers=dict(zip(synth.layer_names, synth.layers)), random_seed=synth.random_seed, border=synth.border,
-            output_padding=synth.output_padding, precision=synth.precision,
-            precision_switch_iteration=synth.switch_iteration, sources=[str(s) for s in command.sources],
-            schedule=config.schedule, optimizer=config.optimizer, loss_statistic=config.loss, stages=synth.stages,
-            iterations=len(result.losses), evaluations=result.evaluations, loss=result.losses,
-            seconds=result.seconds, total_seconds=total, peak_memory_mb=peak_memory_mb(), stopped=result.message,
-            stop_reason=result.reason.name.lower(), optimizer_detail=result.detail, interrupted=result.interrupted)
+    # A Ctrl-C pressed as the run ends waits until the final image and run.json are written.
+    with interrupts_held():
+        if command.output:
+            final = command.output
+            save_gif(list(frames), final, command.frame_duration) if animated else save_image(frames[0], final)
+        else:
+            for index, frame in enumerate(frames):
+                save_image(frame, folder / (f"final_F{index:04d}.png" if animated else "final.png"))
+            final = folder / ("animation.gif" if animated else "final.png")
+            if animated:
+                save_gif(list(frames), final, command.frame_duration)
+            write_run_json(
+                folder, run_header(prog, argv, args, command, synth.arch, synth.weights_source),
+                layers=dict(zip(synth.layer_names, synth.layers)), random_seed=synth.random_seed, border=synth.border,
+                output_padding=synth.output_padding, precision=synth.precision,
+                precision_switch_iteration=synth.switch_iteration, sources=[str(s) for s in command.sources],
+                schedule=config.schedule, optimizer=config.optimizer, loss_statistic=config.loss, stages=synth.stages,
+                iterations=len(result.losses), evaluations=result.evaluations, loss=result.losses,
+                seconds=result.seconds, total_seconds=total, peak_memory_mb=peak_memory_mb(), stopped=result.message,
+                stop_reason=result.reason.name.lower(), optimizer_detail=result.detail, interrupted=result.interrupted)
     loss_text = f"loss {result.losses[-1]:.4g}, " if result.losses else ""
     say(f"{'interrupted' if result.interrupted else 'done'} after {len(result.losses)} iterations "
         f"({result.message}; {loss_text}{format_duration(total)}, peak memory {peak_memory_mb():.0f} MiB)")
