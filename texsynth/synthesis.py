@@ -317,8 +317,8 @@ class Synthesizer:
             total.x = upsample(total.x, self.canvas, self.output_padding)
         return total
 
-    def _stage(self, index: int, sizes: list, budgets: list, previous: np.ndarray, callback: Callback | None,
-               log: Callable[[str], None]) -> tuple[OptimizeResult, dict]:
+    def _stage(self, index: int, sizes: list[tuple[int, int]], budgets: list[int], previous: np.ndarray,
+               callback: Callback | None, log: Callable[[str], None]) -> tuple[OptimizeResult, dict]:
         """Stage ``index`` of the coarse-to-fine plan, started from the previous stage's canvas
         (``previous``; the downsampled seed for the first); returns its result and its ``stages`` record."""
         config = self.config
