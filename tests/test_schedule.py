@@ -61,7 +61,6 @@ def test_a_coarse_to_fine_run_numbers_iterations_across_stages_and_honours_ctrl_
     assert [s["iterations"] for s in again.stages] == [10, 2]
 
 
-
 def test_ctrl_c_between_stages_keeps_the_finished_stages(tiny, noise_source, monkeypatch):
     # Compiling and resampling between stages run outside the optimiser's own Ctrl-C guard.
     import texsynth.synthesis
@@ -84,6 +83,7 @@ def test_ctrl_c_between_stages_keeps_the_finished_stages(tiny, noise_source, mon
     # The coarse stage's latest iterate, brought to the canvas's size.
     assert result.x.shape == synth.x0.shape
     np.testing.assert_allclose(result.x, upsample(seen[-1], (32, 32), synth.output_padding), atol=1e-5)
+
 
 def test_the_settle_rule_judges_the_fall_over_its_window():
     assert settle_rule(0.0) is None
