@@ -97,6 +97,8 @@ def main() -> None:
                         help="JSON file keeping the ancestor runs' final values and times, for trying settings of "
                              "the defaults; the figures to report come from one run without it")
     args = parser.parse_args()
+    if any(flag.split("=")[0] in ("--weights", "--data-dir", "-d") for flag in args.flags.split()):
+        parser.error("--flags cannot change the weights: both runs and the ancestor's objective use the default ones")
     cache = json.loads(args.ancestor_cache.read_text()) if args.ancestor_cache and args.ancestor_cache.exists() else {}
 
     from texsynth.runtime import start_tensorflow

@@ -237,16 +237,18 @@ CANDIDATES = {
 }
 
 
-_WEIGHTS = []
+_WEIGHTS = {}
 
 
-def _weights():
-    """The default weights, read once per process."""
+def _weights(name: str, data_dir: Path):
+    """The weights a candidate's ``--weights`` and ``--data-dir`` select, each read once per process
+    (``model_data/`` is the project's, wherever this runs from)."""
     from texsynth.nn.weights import load_weights
 
-    if not _WEIGHTS:
-        _WEIGHTS.append(load_weights("auto", ROOT / "model_data"))
-    return _WEIGHTS[0]
+    folder = ROOT / "model_data" if data_dir == Path("model_data") else data_dir
+    if (name, folder) not in _WEIGHTS:
+        _WEIGHTS[name, folder] = load_weights(name, folder)
+    return _WEIGHTS[name, folder]
 
 
 def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, seconds: float,
@@ -262,10 +264,11 @@ def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, se
     # short would be judged on an unfinished coarse stage. (Schedules are compared at equal quality
     # by bench_time_to_quality.py.)
     budget = ["-m", str(iterations)] if iterations else ["-m", "100000", "--schedule", "joint"]
-    config = synth_config(build_parser().parse_args(["-s", "-", "-ow", str(size), "-o", str(octaves), *budget,
-                                                     "--random-seed", str(seed), *flags]))
+    args = build_parser().parse_args(["-s", "-", "-ow", str(size), "-o", str(octaves), *budget,
+                                      "--random-seed", str(seed), *flags])
+    config = synth_config(args)
     reserve_cpu_pool(pool_bytes(config, [source.shape]))
-    synth = Synthesizer(config, _weights(), [source])
+    synth = Synthesizer(config, _weights(args.weights, Path(args.data_dir)), [source])
     start = time.perf_counter()
 
     def stop_after(iteration: int, x: np.ndarray, loss: float) -> None:
