@@ -82,6 +82,22 @@ def test_full_model_h5_loads(keras_files, tmp_path):
     np.testing.assert_array_equal(weights.kernels[0], keras_files["vgg16-model"].layers[1].get_weights()[0])
 
 
+def test_plain_hdf5_of_kernels_and_biases_loads_in_network_order(keras_files, tmp_path):
+    """A converted file (one group per convolution: its (3, 3, C_in, C_out) kernel and bias) loads
+    in natural order of its names, so conv10 comes after conv9, not after conv1."""
+    model = keras_files["vgg19-model"]
+    convs = [layer.get_weights() for layer in model.layers if layer.get_weights()]
+    path = tmp_path / "converted.h5"
+    with h5py.File(path, "w") as f:
+        for i, (kernel, bias) in enumerate(convs, 1):
+            f[f"conv{i}/kernel"], f[f"conv{i}/bias"] = kernel, bias
+    weights = read_weights(path)
+    assert weights.arch == "vgg19" and weights.mean_bgr == KERAS_MEAN_BGR
+    for i, (kernel, bias) in enumerate(convs):
+        np.testing.assert_array_equal(weights.kernels[i], kernel)
+        np.testing.assert_array_equal(weights.biases[i], bias)
+
+
 def test_bundled_hed_trunk_loads():
     weights = read_weights(bundled_weights_path())
     assert weights.arch == "vgg16" and weights.mean_bgr == HED_MEAN_BGR
