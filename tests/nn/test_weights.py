@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.nn.torch_format import save_state_dict
 from texsynth.errors import TexsynthError
 from texsynth.nn.layers import layer_names
-from texsynth.nn.vgg import VGGFeatures
-from texsynth.nn.weights import (HED_MEAN_BGR, KERAS_FILE_NAMES, KERAS_MEAN_BGR, bundled_weights_path, find_weights,
-                              load_weights, read_weights)
+from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
+from texsynth.nn.weights import (HED_MEAN_BGR, KERAS_FILE_NAMES, KERAS_MEAN_BGR, TORCHVISION_MEAN_RGB,
+                              TORCHVISION_STD_RGB, bundled_weights_path, expected_channels, find_weights, load_weights,
+                              read_weights)
 
 
 def _keras_vgg(arch):
@@ -96,6 +98,89 @@ def test_plain_hdf5_of_kernels_and_biases_loads_in_network_order(keras_files, tm
     for i, (kernel, bias) in enumerate(convs):
         np.testing.assert_array_equal(weights.kernels[i], kernel)
         np.testing.assert_array_equal(weights.biases[i], bias)
+
+
+def _torch_vgg16(names):
+    """A random VGG16 state dict in PyTorch's layout, (C_out, C_in, 3, 3) kernels, under ``names(i)``."""
+    rng = np.random.default_rng(1)
+    state = {}
+    for i, (c_in, c_out) in enumerate(expected_channels("vgg16")):
+        state[names(i) + ".weight"] = rng.standard_normal((c_out, c_in, 3, 3), dtype=np.float32) * 0.05
+        state[names(i) + ".bias"] = rng.standard_normal(c_out, dtype=np.float32) * 0.1
+    return state
+
+
+def _first_layer(weights, rgb):
+    """conv1_1 (with its ReLU) as texsynth runs it on an RGB image in [0, 255]."""
+    x = tf.constant(rgb_to_vgg(rgb, weights.mean_bgr), tf.float32)
+    return VGGFeatures(weights, 0, padding="same")(x, [0])[0].numpy()
+
+
+def _torch_conv(state, name, x):
+    """What PyTorch computes: a zero-padded 3x3 convolution and a ReLU on (N, H, W, C) ``x``."""
+    kernel = state[name + ".weight"].transpose(2, 3, 1, 0)
+    return tf.nn.relu(tf.nn.conv2d(tf.constant(x, tf.float32), kernel, 1, "SAME") + state[name + ".bias"]).numpy()
+
+
+RGB = np.random.default_rng(2).uniform(0, 255, (1, 12, 14, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy"])
+def test_torchvision_file_takes_texsynth_input(tmp_path, layout):
+    """torchvision's VGG expects (RGB / 255 - mean) / deviation: folded into conv1_1, exactly."""
+    state = _torch_vgg16(lambda i: f"features.{[0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28][i]}")
+    state["classifier.0.weight"] = np.ones((4, 8), np.float32)  # fully connected: ignored
+    path = tmp_path / "vgg16-397923af.pth"
+    save_state_dict(state, path, zip_format=layout == "zip")
+    weights = read_weights(path)
+    assert weights.arch == "vgg16" and "torchvision" in weights.source
+    normalised = (RGB / 255 - np.array(TORCHVISION_MEAN_RGB)) / np.array(TORCHVISION_STD_RGB)
+    np.testing.assert_allclose(_first_layer(weights, RGB), _torch_conv(state, "features.0", normalised),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(weights.kernels[1], state["features.2.weight"].transpose(2, 3, 1, 0))
+
+
+def test_adain_normalised_file_folds_its_rgb_layer(tmp_path):
+    """AdaIN's vgg_normalised starts with a 1x1 layer from RGB in [0, 1] to its input; here an
+    arbitrary one, so the fold is tested beyond the identity it is in the real file."""
+    state = _torch_vgg16(lambda i: str(2 * i + 2))
+    colour = np.array([[0.2, 0.1, 250.0], [3.0, 240.0, -1.0], [255.0, 0.5, 2.0]], np.float32)
+    shift = np.array([-100.0, -120.0, -110.0], np.float32)
+    state = {"0.weight": colour[:, :, None, None], "0.bias": shift, **state}
+    path = tmp_path / "vgg_normalised.pth"
+    save_state_dict(state, path, zip_format=False)
+    weights = read_weights(path)
+    assert weights.arch == "vgg16" and weights.mean_bgr == KERAS_MEAN_BGR
+    # Inside the image (away from the zero padding, which the bias of the 1x1 layer shifts).
+    reference = _torch_conv(state, "2", (RGB / 255) @ colour.T + shift)[:, 1:-1, 1:-1]
+    np.testing.assert_allclose(_first_layer(weights, RGB)[:, 1:-1, 1:-1], reference, rtol=1e-4, atol=2e-3)
+
+
+def test_caffe_style_state_dict_loads_unchanged(tmp_path):
+    state = _torch_vgg16(lambda i: f"conv{i}")
+    path = tmp_path / "vgg_conv.pth"
+    save_state_dict(state, path)
+    weights = read_weights(path)
+    assert weights.mean_bgr == KERAS_MEAN_BGR
+    for i, kernel in enumerate(weights.kernels):
+        np.testing.assert_array_equal(kernel, state[f"conv{i}.weight"].transpose(2, 3, 1, 0))
+
+
+def test_torch_file_that_is_not_vgg_is_one_error(tmp_path):
+    path = tmp_path / "small.pth"
+    save_state_dict({"a.weight": np.zeros((8, 3, 3, 3), np.float32), "a.bias": np.zeros(8, np.float32)}, path)
+    with pytest.raises(TexsynthError, match="1 3x3 convolutions, not a VGG16 or VGG19"):
+        read_weights(path)
+
+
+def test_normalised_vgg19_is_preferred_in_the_data_folder(keras_files, tmp_path):
+    import shutil
+
+    shutil.copy(keras_files["vgg19-legacy"], tmp_path / KERAS_FILE_NAMES["vgg19"][0])
+    assert find_weights("auto", tmp_path).name == KERAS_FILE_NAMES["vgg19"][0]
+    (tmp_path / "vgg_normalised.pth").write_bytes(b"")
+    assert find_weights("auto", tmp_path).name == "vgg_normalised.pth"
+    assert find_weights("vgg19", tmp_path).name == "vgg_normalised.pth"
 
 
 def test_bundled_hed_trunk_loads():

