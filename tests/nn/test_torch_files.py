@@ -58,8 +58,8 @@ def test_hdf5_and_other_files_are_not_torch_files(tmp_path):
         read_state_dict(tmp_path / "text.pth")
 
 
-@pytest.mark.parametrize("layout", FORMATS)
-def test_a_pickle_that_would_run_code_is_refused_unrun(tmp_path, layout):
+@pytest.mark.parametrize("where", ["zip", "legacy", "legacy header"])
+def test_a_pickle_that_would_run_code_is_refused_unrun(tmp_path, where):
     marker = tmp_path / "ran"
 
     class Exploit:
@@ -69,16 +69,16 @@ def test_a_pickle_that_would_run_code_is_refused_unrun(tmp_path, layout):
             return os.system, (f"touch {marker}",)
 
     path = tmp_path / "evil.pth"
-    if FORMATS[layout]:
+    if where == "zip":
         import zipfile
 
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("archive/data.pkl", pickle.dumps({"x": Exploit()}, protocol=2))
     else:
+        header = {"little_endian": True, "x": Exploit()} if where == "legacy header" else {"little_endian": True}
         with open(path, "wb") as f:
-            for header in (LEGACY_MAGIC, 1001, {"little_endian": True}):
-                pickle.dump(header, f, protocol=2)
-            pickle.dump({"x": Exploit()}, f, protocol=2)
+            for item in (LEGACY_MAGIC, 1001, header, {"x": Exploit()}):
+                pickle.dump(item, f, protocol=2)
     with pytest.raises(TexsynthError, match=r"holds a (os|posix)\.system"):
         read_state_dict(path)
     assert not marker.exists()
@@ -98,3 +98,22 @@ def test_a_file_without_tensors_is_not_a_state_dict(tmp_path):
     save_state_dict([1, 2, 3], path)
     with pytest.raises(TexsynthError, match="not a state dict"):
         read_state_dict(path)
+
+
+@pytest.mark.parametrize("layout", FORMATS)
+def test_damaged_files_give_only_the_one_line_error(tmp_path, layout):
+    """Truncations and flipped bytes anywhere: never another exception (a traceback for the user)."""
+    path, damaged = tmp_path / "state.pth", tmp_path / "damaged.pth"
+    save_state_dict(_state(), path, FORMATS[layout])
+    data = path.read_bytes()
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        corrupt = bytearray(data[: rng.integers(len(data))] if trial % 2 else data)
+        if not trial % 2:
+            for position in rng.integers(len(corrupt), size=3):
+                corrupt[position] = rng.integers(256)
+        damaged.write_bytes(bytes(corrupt))
+        try:
+            read_state_dict(damaged)
+        except TexsynthError:
+            pass

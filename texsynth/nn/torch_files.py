@@ -15,6 +15,7 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +27,27 @@ __all__ = ["LEGACY_MAGIC", "is_torch_file", "read_state_dict"]
 
 # The first pickled object of a legacy file.
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+# What a damaged or foreign file makes the readers raise (a corrupt length can ask for any amount of memory).
+_DAMAGED = (OSError, EOFError, ValueError, KeyError, IndexError, AttributeError, TypeError, NotImplementedError,
+            MemoryError, struct.error, zlib.error, pickle.UnpicklingError, zipfile.BadZipFile)
 STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
                   "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
                   "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_}
 
 
 def is_torch_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` looks like a PyTorch file: a zip archive holding ``data.pkl``, or a pickle
-    stream (PyTorch's legacy format) rather than HDF5."""
+    """Whether ``path`` looks like a PyTorch file rather than HDF5.
+
+    Parameters
+    ----------
+    path : path-like
+        An existing file.
+
+    Returns
+    -------
+    bool
+        True for a zip archive holding ``data.pkl`` or a pickle stream (PyTorch's legacy format).
+    """
     path = Path(path)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -124,21 +138,24 @@ def _load_zip(path: Path) -> dict:
 
 
 def _load_legacy(path: Path) -> dict:
+    size = path.stat().st_size
     with open(path, "rb") as f:
-        if pickle.load(f) != LEGACY_MAGIC:
+        # Every pickle through the restricted unpickler, the header's too: plain pickle.load would
+        # run whatever a crafted header names.
+        if _Unpickler(f, {}).load() != LEGACY_MAGIC:
             raise TexsynthError("not a PyTorch file (no PyTorch magic number)")
-        pickle.load(f)  # protocol version
-        if not pickle.load(f).get("little_endian", True):
+        _Unpickler(f, {}).load()  # protocol version
+        if not _Unpickler(f, {}).load().get("little_endian", True):
             raise TexsynthError("the file's tensors are big-endian")
         storages: dict = {}
         state = _Unpickler(f, storages).load()
-        for key in pickle.load(f):
+        for key in _Unpickler(f, {}).load():
             storage = storages[str(key)]
             count, = struct.unpack("<q", f.read(8))
-            raw = f.read(count * np.dtype(storage.dtype).itemsize)
-            if len(raw) != count * np.dtype(storage.dtype).itemsize:
+            length = count * np.dtype(storage.dtype).itemsize
+            if not 0 <= length <= size - f.tell():
                 raise TexsynthError("the file ends inside a tensor (truncated)")
-            storage.data = np.frombuffer(raw, storage.dtype)
+            storage.data = np.frombuffer(f.read(length), storage.dtype)
     return state
 
 
@@ -165,8 +182,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
         state = _load_zip(path) if zipfile.is_zipfile(path) else _load_legacy(path)
     except TexsynthError as error:
         raise TexsynthError(f"cannot read PyTorch file {path}: {error}") from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError,
-            zipfile.BadZipFile) as error:
+    except _DAMAGED as error:
         raise TexsynthError(f"cannot read PyTorch file {path}: {error or type(error).__name__}") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
