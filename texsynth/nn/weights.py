@@ -52,7 +52,8 @@ KERAS_FILE_NAMES = {
     "vgg16": ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg16_weights_tf_dim_ordering_tf_kernels.h5"),
 }
 # Gatys' normalised VGG19 under AdaIN's name and another spelling; searched before the Keras files:
-# it scored better than the bundled trunk on 10 of 14 quality textures (benchmarks/RESULTS.md).
+# it keeps the brick's courses straight and the gravel's stones crisp, and scores as well or a little
+# better than the bundled trunk on the quality textures (benchmarks/RESULTS.md).
 NORMALISED_FILE_NAMES = ("vgg_normalised.pth", "vgg_normalized.pth")
 
 
