@@ -117,3 +117,14 @@ def test_damaged_files_give_only_the_one_line_error(tmp_path, layout):
             read_state_dict(damaged)
         except TexsynthError:
             pass
+
+
+def test_a_tensor_pointing_outside_its_storage_is_refused(tmp_path):
+    """Sizes, strides and offsets come from the file; a crafted one must not read other memory."""
+    base = np.arange(10, dtype=np.float32)
+    for tensor in (Tensor(base, 8, (3,), (1,)), Tensor(base, 0, (2, 3), (5, 3)), Tensor(base, -4, (2,), (1,)),
+                   Tensor(base, 0, (2,), (-3,))):
+        path = tmp_path / "bad.pth"
+        save_state_dict({"x": tensor}, path)
+        with pytest.raises(TexsynthError, match="cannot read PyTorch file"):
+            read_state_dict(path)

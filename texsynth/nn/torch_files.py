@@ -75,6 +75,9 @@ class _Tensor:
         data = self.storage.data
         if data is None:
             raise TexsynthError("a tensor refers to a storage the file does not hold")
+        # as_strided reads wherever it is told: check every index stays inside the storage.
+        if self.offset < 0 or min(self.shape + self.strides, default=0) < 0 or len(self.shape) != len(self.strides):
+            raise TexsynthError("a tensor with a negative size, stride or offset")
         needed = self.offset + 1 + sum((n - 1) * s for n, s in zip(self.shape, self.strides)) if all(self.shape) else 0
         if needed > data.size:
             raise TexsynthError("a tensor reaches past the end of its storage (a truncated file?)")
@@ -84,7 +87,9 @@ class _Tensor:
 
 
 def _rebuild_tensor(storage, offset, shape, strides, *_):
-    return _Tensor(storage, int(offset), tuple(shape), tuple(strides))
+    if not isinstance(storage, _Storage):
+        raise TexsynthError("a tensor without a storage")
+    return _Tensor(storage, int(offset), tuple(int(n) for n in shape), tuple(int(s) for s in strides))
 
 
 def _rebuild_parameter(data, *_):

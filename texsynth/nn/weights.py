@@ -224,10 +224,11 @@ def find_weights(name: str | None, data_dir: str | os.PathLike) -> Path:
     Parameters
     ----------
     name : str or None
-        A file path; ``"vgg19"``/``"vgg16"`` for a Keras application file; ``"hed"`` for the bundled
-        trunk; ``None`` or ``"auto"`` for the best available (VGG19, then VGG16, then the bundled one).
+        A file path; ``"vgg19"``/``"vgg16"`` for a file of that network (for VGG19 Gatys' normalised
+        one, :data:`NORMALISED_FILE_NAMES`, before Keras's); ``"hed"`` for the bundled trunk; ``None``
+        or ``"auto"`` for the best available (VGG19, then VGG16, then the bundled one).
     data_dir : path-like
-        Searched for Keras application files before ``~/.keras/models``.
+        Searched for those files before ``~/.keras/models``.
 
     Returns
     -------
