@@ -47,10 +47,10 @@ def main() -> None:
     from texsynth.runtime.memory import reserve_cpu_pool
     from texsynth.synthesis import Synthesizer, pool_bytes
 
-    from machine import cpu_description
+    from machine import cpu_description, weights_description
 
     print(f"L-BFGS history: {args.size}x{args.size}, {args.octaves} octaves, {args.max_iter} iterations, "
-          f"seed {args.seed}; CPU {cpu_description()}", flush=True)
+          f"seed {args.seed}; CPU {cpu_description()}; weights {weights_description()}", flush=True)
     weights = load_weights("auto", ROOT / "model_data")
     print("texture   history   final loss   score   seconds   evals/it   history MiB", flush=True)
     summary: dict[int, list[float]] = {m: [] for m in args.histories}

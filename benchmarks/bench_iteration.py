@@ -150,8 +150,11 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure(args.one[0], int(args.one[1]), args.iterations, args.warmup)))
         return
+    from machine import weights_description
+
     print(f"texsynth iteration benchmark: {os.cpu_count()} CPUs, gravel.jpg, 4 octaves, layers 2 7, valid padding; "
-          f"{args.rounds} round(s) of {args.iterations} timed iterations after {args.warmup} warm-up", flush=True)
+          f"{args.rounds} round(s) of {args.iterations} timed iterations after {args.warmup} warm-up; "
+          f"weights {weights_description()}", flush=True)
     import numpy as np
 
     seconds: dict[tuple[str, int], list[float]] = {}

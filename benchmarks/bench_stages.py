@@ -37,7 +37,7 @@ def main() -> None:
 
     start_tensorflow()
     from bench_time_to_quality import EXAMPLES, ancestor_objective, run
-    from machine import cpu_description
+    from machine import cpu_description, weights_description
     from quality import Reference
 
     from texsynth.io.images import load_image
@@ -50,7 +50,8 @@ def main() -> None:
                                         args.max_iter, args.every, args.seed)
     objective, reference = ancestor_objective(source, weights, args.size), Reference(source)
     print(f"stages: {path.name}, {args.size}x{args.size}, {args.octaves} octaves, {args.max_iter} iterations "
-          f"({config.schedule}, {config.optimizer}, {config.loss}), seed {args.seed}; CPU {cpu_description()}")
+          f"({config.schedule}, {config.optimizer}, {config.loss}), seed {args.seed}; CPU {cpu_description()}; "
+          f"weights {weights_description()}")
     print("iteration   seconds   ancestor's objective   score")
     for iteration, seconds, frame in frames:
         print(f"{iteration:9d} {seconds:9.1f} {objective(frame):22.4g} {reference.score(frame)['score']:7.3f}")

@@ -109,10 +109,10 @@ def main() -> None:
     from texsynth.io.images import load_image
     from texsynth.nn.weights import load_weights
 
-    from machine import cpu_description
+    from machine import cpu_description, weights_description
 
     print(f"time to quality: {args.size}x{args.size}, {args.octaves} octaves, seed {args.seed}; "
-          f"CPU {cpu_description()}", flush=True)
+          f"CPU {cpu_description()}; weights {weights_description()}", flush=True)
     weights = load_weights("auto", ROOT / "model_data")
     for name in args.examples:
         source = load_image(ROOT / "examples" / EXAMPLES[name])

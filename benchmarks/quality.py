@@ -350,12 +350,13 @@ def main() -> None:
     if not args.candidates:
         parser.error("no candidates: name some with --candidates or add them with --extra")
 
-    from machine import cpu_description
+    from machine import cpu_description, weights_description
 
     budget = (f"{args.iterations} iterations of each candidate's schedule" if args.iterations
               else f"{args.seconds:g} s per candidate (joint schedule)")
     print(f"quality table ({args.set} textures): {args.size}x{args.size}, {args.octaves} octaves, {budget}, "
-          f"seed {args.seed}; CPU {cpu_description()}", flush=True)
+          f"seed {args.seed}; CPU {cpu_description()}; weights {weights_description()} (unless a candidate's "
+          "--weights says otherwise)", flush=True)
     table(textures, args.candidates, args.size, args.octaves, args.seconds, args.seed, args.save, args.json,
           args.iterations)
 
