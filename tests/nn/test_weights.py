@@ -166,6 +166,15 @@ def test_caffe_style_state_dict_loads_unchanged(tmp_path):
         np.testing.assert_array_equal(kernel, state[f"conv{i}.weight"].transpose(2, 3, 1, 0))
 
 
+def test_batch_normalised_vgg_is_refused(tmp_path):
+    state = _torch_vgg16(lambda i: f"features.{3 * i}")
+    state["features.1.running_mean"] = np.zeros(64, np.float32)
+    path = tmp_path / "vgg16_bn.pth"
+    save_state_dict(state, path)
+    with pytest.raises(TexsynthError, match="batch-normalised"):
+        read_weights(path)
+
+
 def test_torch_file_that_is_not_vgg_is_one_error(tmp_path):
     path = tmp_path / "small.pth"
     save_state_dict({"a.weight": np.zeros((8, 3, 3, 3), np.float32), "a.bias": np.zeros(8, np.float32)}, path)

@@ -191,6 +191,8 @@ def _bias_name(weight_name: str) -> str | None:
 def _torch_weights(path: Path) -> VGGWeights:
     """:func:`read_weights` of a PyTorch state dict, its input conversion folded into the first kernels."""
     state = read_state_dict(path)
+    if any(name.endswith("running_mean") for name in state):  # ignoring its layers would be another network
+        raise TexsynthError(f"{path} is a batch-normalised VGG (vgg16_bn/vgg19_bn): not supported, use a plain VGG")
     convs = [name for name, array in state.items() if array.ndim == 4 and array.shape[2:] == (3, 3)]
     kernels, biases = [], []
     for name in convs:
