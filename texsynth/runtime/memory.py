@@ -43,10 +43,14 @@ def reserve_cpu_pool(nbytes: int) -> bool:
         limit, by default the machine's memory) or keeps no pool (``TF_ONEDNN_USE_SYSTEM_ALLOCATOR``);
         the pool then grows as usual.
     """
+    # Whole MiB rows: one dimension of 8 GiB or more of floats would overflow the int32 shape (a
+    # 12-megapixel source asks for about 9 GiB).
+    rows = max(1, -(-nbytes // MIB))
     try:
         with tf.device("/CPU:0"):
-            region = tf.raw_ops.Empty(shape=[max(1, nbytes // 4)], dtype=tf.float32, init=False)
+            region = tf.raw_ops.Empty(shape=[rows, MIB // 4], dtype=tf.float32, init=False)
         del region
         return tf.config.experimental.get_memory_info("CPU:0")["peak"] >= nbytes
-    except (tf.errors.ResourceExhaustedError, tf.errors.InternalError, MemoryError, ValueError):
+    except (tf.errors.ResourceExhaustedError, tf.errors.InternalError, tf.errors.InvalidArgumentError,
+            MemoryError, ValueError):
         return False
