@@ -138,6 +138,36 @@ def test_sources_of_different_sizes_are_each_described_at_their_own_size(tiny):
             np.testing.assert_array_equal(own, objective.terms[index].target.target.samples[0])
 
 
+@pytest.mark.parametrize("source_padding", ["valid", "same"])
+def test_a_source_described_in_bands_has_the_whole_sources_targets(tiny, monkeypatch, source_padding):
+    import texsynth.objective as objective_module
+    from texsynth.nn import bands
+    from texsynth.nn.vgg import VGGFeatures
+    from texsynth.objective import Objective
+    from texsynth.stats.sliced_wasserstein import SlicedWasserstein
+
+    source = np.random.default_rng(5).uniform(0, 255, (96, 80, 3)).astype(np.float32)
+    features = VGGFeatures(tiny, 7, "wrap")
+
+    def build():
+        return Objective.from_sources([source], features, [2, 7], 2, source_padding, "wrap",
+                                      statistic=SlicedWasserstein(), colour_statistic=SlicedWasserstein())
+
+    whole = build()
+    calls = []
+
+    def in_small_bands(*args):  # bands of 16 rows of the full-size octave
+        calls.append(args[1].shape)
+        return bands.banded_features(*args, max_bytes=16 * 80 * tiny.kernels[0].shape[-1] * 4)
+
+    monkeypatch.setattr(objective_module, "banded_features", in_small_bands)
+    banded = build()
+    assert (1, 96, 80, 3) in calls
+    for a, b in zip(whole.terms, banded.terms):
+        np.testing.assert_allclose(b.target.sorted_target.numpy(), a.target.sorted_target.numpy(), rtol=1e-5,
+                                   atol=1e-3)
+
+
 def test_a_stage_describes_the_spectrum_of_the_sources_at_its_octave(tiny, noise_source):
     from texsynth.io.images import load_image
     from texsynth.nn.pyramid import gaussian_pyramid

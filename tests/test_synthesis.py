@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from texsynth.errors import TexsynthError
 from texsynth.optim.scipy_lbfgs import lbfgs
-from texsynth.synthesis import SynthConfig, output_padding
+from texsynth.synthesis import SynthConfig, output_padding, pool_bytes
 from tests.conftest import ROOT, synthesizer
 
 
@@ -137,3 +137,15 @@ def test_pixels_stay_within_a_grey_level_of_the_valid_range(hed):
     assert excess.max() < 12.0 and np.percentile(excess, 99.9) < 2.0 and (excess > 0.5).mean() < 0.01
     rgb = synth.to_frames(x)
     assert (rgb == 0).any() or (rgb == 255).any()  # the range is reached: the penalty is not a wall inside it
+
+
+def test_the_pool_reservation_of_a_large_source_is_that_of_its_bands():
+    from texsynth.nn.bands import BAND_BYTES
+    from texsynth.runtime.memory import HEADROOM
+
+    config = SynthConfig(width=64, height=64)
+    small, large = pool_bytes(config, [(512, 512, 3)]), pool_bytes(config, [(3000, 4000, 3)])
+    assert small == 3 * 512 * 512 * 64 * 4 + HEADROOM  # a forward pass of the whole source
+    # Not three 12-megapixel maps (9 GB, which once overflowed the reservation): three bands' and
+    # the layers' maps.
+    assert large == 3 * BAND_BYTES + 3000 * 4000 // 2 * 64 * 4 + HEADROOM < 3 * 2**30

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from texsynth.interframe import InterframeTerm
+from texsynth.nn.bands import banded_features
 from texsynth.nn.pyramid import detail, gaussian_pyramid, level_sizes
 from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
 from texsynth.spectrum import SpectrumTerm
@@ -84,10 +85,14 @@ class Term:
     weight: float
 
 
-def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures) -> list[tf.Tensor]:
-    """The tensors the ``taps`` of one pyramid level look at, in order (layers in increasing order)."""
+def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures,
+                banded: bool = False) -> list[tf.Tensor]:
+    """The tensors the ``taps`` of one pyramid level look at, in order (layers in increasing order);
+    ``banded`` runs the network over bands of rows where the level is large (sources only: see
+    :func:`texsynth.nn.bands.banded_features`)."""
     layers = [t for t in taps if not isinstance(t, str)]
-    maps = dict(zip(layers, features(level, layers, padding))) if layers else {}
+    network = (lambda *args: banded_features(features, *args)) if banded else features
+    maps = dict(zip(layers, network(level, layers, padding))) if layers else {}
     colour = {"pixels": lambda: level, "detail": lambda: detail(level, padding)}
     return [colour[t]() if isinstance(t, str) else maps[t] for t in taps]
 
@@ -184,7 +189,7 @@ class Objective:
         def describe(x: tf.Tensor) -> list[tf.Tensor]:
             levels = gaussian_pyramid(x, octaves, source_padding)
             return [kind.describe(tensor) for level in levels
-                    for kind, tensor in zip(kinds, octave_taps(level, taps, source_padding, features))]
+                    for kind, tensor in zip(kinds, octave_taps(level, taps, source_padding, features, banded=True))]
 
         def described(image: np.ndarray) -> list[tf.Tensor]:
             x = tf.constant(rgb_to_vgg(image[None], features.mean_bgr))
