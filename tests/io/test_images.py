@@ -5,7 +5,6 @@ import pytest
 from PIL import Image
 
 from texsynth.errors import TexsynthError
-from texsynth.io.gif import save_gif
 from texsynth.io.images import check_output_file, list_image_files, load_image, resize_image, save_image
 
 
@@ -102,13 +101,6 @@ def test_list_image_files(tmp_path):
 def test_resize_keeps_range_and_size():
     out = resize_image(_gradient().astype(np.float32), 50, 30)
     assert out.shape == (30, 50, 3) and out.min() >= 0 and out.max() <= 255
-
-
-def test_gif_has_all_frames(tmp_path):
-    frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 128, 255)]
-    save_gif(frames, tmp_path / "a.gif", 50)
-    with Image.open(tmp_path / "a.gif") as gif:
-        assert gif.n_frames == 3
 
 
 def test_check_output_file(tmp_path):

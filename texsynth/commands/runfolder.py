@@ -40,7 +40,18 @@ def write_command(folder: Path, prog: str, argv: Sequence[str]) -> Path:
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process in MiB."""
+    """Peak resident memory of this process in MiB.
+
+    On Linux its high-water mark (``VmHWM``): ``ru_maxrss`` survives ``exec``, so a process started
+    by a large one (a batch worker, a test runner's worker) reported its parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 / 1024 if platform.system() == "Darwin" else peak / 1024
 
