@@ -149,3 +149,26 @@ def test_the_pool_reservation_of_a_large_source_is_that_of_its_bands():
     # Not three 12-megapixel maps (9 GB, which once overflowed the reservation): three bands' and
     # the layers' maps.
     assert large == 3 * BAND_BYTES + 3000 * 4000 // 2 * 64 * 4 + HEADROOM < 3 * 2**30
+
+
+def test_a_coarse_to_fine_run_on_the_gpu_path_follows_the_host_path(tiny, noise_source, monkeypatch):
+    # Where TensorFlow sees a GPU, sliced Wasserstein sorts and ranks in the graph; run that path on
+    # the CPU, through both stages and the device L-BFGS, against numpy's ranking.
+    import functools
+
+    from texsynth.stats.sliced_wasserstein import SlicedWasserstein
+
+    def run():
+        config = SynthConfig(width=48, height=48, octaves=2, max_iter=12, random_seed=4, precision="float32")
+        synth = synthesizer([noise_source], tiny, config)
+        result = synth.run()
+        return synth.to_frames(result.x), result.losses
+
+    host_frames, host_losses = run()
+    monkeypatch.setattr(SlicedWasserstein, "__init__",
+                        functools.partialmethod(SlicedWasserstein.__init__, sort_on_host=False))
+    assert not SlicedWasserstein().sort_on_host
+    device_frames, device_losses = run()
+    assert len(device_losses) == len(host_losses) == 12
+    np.testing.assert_allclose(device_losses, host_losses, rtol=0.02)
+    assert np.abs(device_frames.astype(float) - host_frames).mean() < 1.0

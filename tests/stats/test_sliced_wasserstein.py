@@ -126,6 +126,25 @@ def test_gradient_matches_finite_differences():
     assert float(np.sum(grad * v)) == pytest.approx(numeric, rel=0.02, abs=1e-5)
 
 
+def test_the_gpu_path_gives_the_host_paths_loss_and_gradient():
+    # The statistic on a GPU: TensorFlow's sort and rank, the target resampled in the graph. Run here
+    # on the CPU against numpy's ranking, for a source of another size than the output.
+    source, x = _features(8, n=9), _features(9, n=6)
+    results = []
+    for on_host in (True, False):
+        stat = SlicedWasserstein(seed=3, sort_on_host=on_host)
+        state = stat.prepare(stat.join([stat.describe(source)[0].numpy()], "average"))
+        loss = tf.function(lambda x: stat.loss(x, state))  # in a graph, as the objective runs it
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = loss(x)
+        results.append((float(value), tape.gradient(value, x).numpy(), state.sorted_target.numpy()))
+    (host_loss, host_grad, host_target), (device_loss, device_grad, device_target) = results
+    np.testing.assert_allclose(device_target, host_target, rtol=1e-6)
+    assert device_loss == pytest.approx(host_loss, rel=1e-5) and host_loss > 0.1
+    np.testing.assert_allclose(device_grad, host_grad, rtol=1e-4, atol=1e-6)
+
+
 def test_mul_scales_the_features_like_a_gram():
     stat = SlicedWasserstein()
     target = stat.join([np.ones((3, 2), np.float32)], "average")
