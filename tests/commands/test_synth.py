@@ -255,3 +255,15 @@ def test_ctrl_c_as_the_run_ends_still_writes_the_final_image(tmp_path, gravel_sm
     folder = tmp_path / "out.L2,7.o2.96x96"
     assert load_image(folder / "final.png").shape == (96, 96, 3)
     assert json.loads((folder / "run.json").read_text())["iterations"] == 2
+
+
+def test_a_large_source_gets_a_hint_to_scale_it_down(tmp_path, gravel_small, capsys, monkeypatch):
+    from texsynth.commands import synth
+
+    monkeypatch.setattr(synth, "LARGE_SOURCE_PIXELS", 128 * 128 - 1)  # gravel_small is 128x128
+    args = ["-s", str(gravel_small), "-ow", "48", "-o", "1", "-m", "1", "--output", str(tmp_path / "a.png")]
+    assert synthesize_main(args) == 0
+    assert f"note: source {gravel_small} is 128x128" in capsys.readouterr().err
+    monkeypatch.setattr(synth, "LARGE_SOURCE_PIXELS", 128 * 128)
+    assert synthesize_main([*args[:-1], str(tmp_path / "b.png")]) == 0
+    assert "note:" not in capsys.readouterr().err

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SynthCommand", "build_parser", "main", "parse_command", "run", "synth_config"]
 
+# Sources beyond this many pixels get a hint to scale them down: each is described at full size at
+# every octave (a 12-megapixel one took 4.5 GB and 15 s before the first iteration).
+LARGE_SOURCE_PIXELS = 4_000_000
+
 
 def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     """The argument parser (ancestor-compatible flags first, then texsynth's own)."""
@@ -248,6 +252,11 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
         check_writable_dir(command.output_dir)
     sources = scale_sources([load_image(path) for path in command.sources], config.source_scale, config.source_width)
     seed_image = load_image(command.seed_image) if command.seed_image else None
+    for path, image in zip(command.sources, sources):
+        height, width = image.shape[:2]
+        if height * width > LARGE_SOURCE_PIXELS:
+            say(f"note: source {path} is {width}x{height}, described at that size at every octave, which takes "
+                "memory and time; texture statistics rarely need more than about 1000 px (-sw 1024 scales it)")
     weights = weights if weights is not None else load_weights(command.weights, command.data_dir)
     reserve_cpu_pool(pool_bytes(config, [image.shape for image in sources]))
     synth = Synthesizer(config, weights, sources, [str(path) for path in command.sources], seed_image, log=say)
