@@ -158,9 +158,9 @@ def test_a_source_described_in_bands_has_the_whole_sources_targets(tiny, monkeyp
 
     def in_small_bands(*args):  # bands of 16 rows of the full-size octave
         calls.append(args[1].shape)
-        return bands.banded_features(*args, max_bytes=16 * 80 * tiny.kernels[0].shape[-1] * 4)
+        return bands.feature_bands(*args, max_bytes=16 * 80 * tiny.kernels[0].shape[-1] * 4)
 
-    monkeypatch.setattr(objective_module, "banded_features", in_small_bands)
+    monkeypatch.setattr(objective_module, "feature_bands", in_small_bands)
     banded = build()
     assert (1, 96, 80, 3) in calls
     for a, b in zip(whole.terms, banded.terms):

@@ -146,9 +146,9 @@ def test_the_pool_reservation_of_a_large_source_is_that_of_its_bands():
     config = SynthConfig(width=64, height=64)
     small, large = pool_bytes(config, [(512, 512, 3)]), pool_bytes(config, [(3000, 4000, 3)])
     assert small == 3 * 512 * 512 * 64 * 4 + HEADROOM  # a forward pass of the whole source
-    # Not three 12-megapixel maps (9 GB, which once overflowed the reservation): three bands' and
-    # the layers' maps.
-    assert large == 3 * BAND_BYTES + 3000 * 4000 // 2 * 64 * 4 + HEADROOM < 3 * 2**30
+    # Not three 12-megapixel maps (9 GB, which once overflowed the reservation): three bands' maps
+    # and the pyramid's.
+    assert large == 3 * BAND_BYTES + 3000 * 4000 // 8 * 64 * 4 + HEADROOM < 2 * 2**30
 
 
 def test_a_coarse_to_fine_run_on_the_gpu_path_follows_the_host_path(tiny, noise_source, monkeypatch):

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from texsynth.interframe import InterframeTerm
-from texsynth.nn.bands import banded_features
+from texsynth.nn.bands import feature_bands
 from texsynth.nn.pyramid import detail, gaussian_pyramid, level_sizes
 from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg
 from texsynth.spectrum import SpectrumTerm
@@ -85,16 +85,21 @@ class Term:
     weight: float
 
 
-def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures,
-                banded: bool = False) -> list[tf.Tensor]:
-    """The tensors the ``taps`` of one pyramid level look at, in order (layers in increasing order);
-    ``banded`` runs the network over bands of rows where the level is large (sources only: see
-    :func:`texsynth.nn.bands.banded_features`)."""
+def octave_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str, features: VGGFeatures) -> list[tf.Tensor]:
+    """The tensors the ``taps`` of one pyramid level look at, in order (layers in increasing order)."""
     layers = [t for t in taps if not isinstance(t, str)]
-    network = (lambda *args: banded_features(features, *args)) if banded else features
-    maps = dict(zip(layers, network(level, layers, padding))) if layers else {}
+    maps = dict(zip(layers, features(level, layers, padding))) if layers else {}
     colour = {"pixels": lambda: level, "detail": lambda: detail(level, padding)}
     return [colour[t]() if isinstance(t, str) else maps[t] for t in taps]
+
+
+def source_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str,
+                features: VGGFeatures) -> list[list[tf.Tensor]]:
+    """:func:`octave_taps` of a source's pyramid level, each as bands of rows: the network runs band
+    by band where the level is large (:func:`texsynth.nn.bands.feature_bands`)."""
+    layers = [t for t in taps if not isinstance(t, str)]
+    maps = dict(zip(layers, feature_bands(features, level, layers, padding))) if layers else {}
+    return [octave_taps(level, [t], padding, features)[0:1] if isinstance(t, str) else maps[t] for t in taps]
 
 
 class Objective:
@@ -188,8 +193,8 @@ class Objective:
         @tf.function(autograph=False)
         def describe(x: tf.Tensor) -> list[tf.Tensor]:
             levels = gaussian_pyramid(x, octaves, source_padding)
-            return [kind.describe(tensor) for level in levels
-                    for kind, tensor in zip(kinds, octave_taps(level, taps, source_padding, features, banded=True))]
+            return [kind.describe_bands(bands) for level in levels
+                    for kind, bands in zip(kinds, source_taps(level, taps, source_padding, features))]
 
         def described(image: np.ndarray) -> list[tf.Tensor]:
             x = tf.constant(rgb_to_vgg(image[None], features.mean_bgr))

@@ -157,13 +157,14 @@ def pool_bytes(config: SynthConfig, source_shapes: Sequence[tuple[int, ...]]) ->
     in bfloat16, whose maps are half the size), a source's forward pass about two of its own. Six and
     three, plus the headroom, leave every split a large leftover; a larger reservation would cost its
     allocator's bookkeeping (3% of it). A source too large to run whole runs in bands
-    (:mod:`texsynth.nn.bands`): three bands' maps, and the layers' maps, a quarter of a map each.
+    (:mod:`texsynth.nn.bands`): three bands' maps, and an eighth of a map per pixel for its pyramid
+    and colour taps.
     """
     from texsynth.nn.bands import BAND_BYTES
     from texsynth.runtime.memory import HEADROOM
 
     def source_units(pixels: int) -> int:
-        return 3 * pixels if pixels * _MAP_BYTES <= BAND_BYTES else 3 * BAND_BYTES // _MAP_BYTES + pixels // 2
+        return 3 * pixels if pixels * _MAP_BYTES <= BAND_BYTES else 3 * BAND_BYTES // _MAP_BYTES + pixels // 8
 
     canvas = (config.height + 2 * config.border) * (config.width + 2 * config.border) * config.count
     return max([6 * canvas] + [source_units(shape[0] * shape[1]) for shape in source_shapes]) * _MAP_BYTES + HEADROOM

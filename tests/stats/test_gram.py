@@ -103,3 +103,9 @@ def test_affine_invariant_needs_two_sources():
 
 
 
+
+
+def test_a_map_described_in_bands_is_described_as_a_whole():
+    features = tf.constant(np.random.default_rng(3).normal(size=(2, 11, 7, 5)).astype(np.float32))
+    bands = [features[:, :4], features[:, 4:5], features[:, 5:]]
+    np.testing.assert_allclose(Gram().describe_bands(bands).numpy(), gram(features).numpy(), rtol=1e-5, atol=1e-7)

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from texsynth.errors import TexsynthError
-from texsynth.stats.sliced_wasserstein import (MIN_DIRECTIONS, SlicedWasserstein, _assign_rows, _key_positions,
+from texsynth.stats.sliced_wasserstein import (MAX_SAMPLES, MIN_DIRECTIONS, SlicedWasserstein, _assign_rows, _key_positions,
                                                 _radix_positions, assign_by_rank, matched_targets, resample_sorted,
                                                 sliced_wasserstein, sort_last, sorting_order)
 
@@ -243,3 +243,14 @@ def test_statistic_by_name_takes_the_direction_count():
     assert four.directions.shape == (8, 4)
     with pytest.raises(TexsynthError):
         statistic("moments")
+
+
+@pytest.mark.parametrize("height", [8, 190])  # all positions, and a random subset of MAX_SAMPLES
+def test_a_map_described_in_bands_is_described_as_a_whole(height):
+    features = tf.constant(np.random.default_rng(height).normal(size=(1, height, 180, 2)).astype(np.float32))
+    stat = SlicedWasserstein(seed=4)
+    whole = stat.describe(features).numpy()
+    bands = [features[:, :3], features[:, 3:5], features[:, 5:]]
+    np.testing.assert_array_equal(stat.describe_bands(bands).numpy(), whole)
+    assert whole.shape == (1, min(height * 180, MAX_SAMPLES), 2)
+

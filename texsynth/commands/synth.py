@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SynthCommand", "build_parser", "main", "parse_command", "run", "synth_config"]
 
 # Sources beyond this many pixels get a hint to scale them down: each is described at full size at
-# every octave (a 12-megapixel one took 4.5 GB and 15 s before the first iteration).
+# every octave (a 12-megapixel one took 3 GB and 14 s before the first iteration).
 LARGE_SOURCE_PIXELS = 4_000_000
 
 

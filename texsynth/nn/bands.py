@@ -1,10 +1,12 @@
 """Feature maps of images too large to hold whole: the network run over bands of rows.
 
 A source photo is described once, without gradients, but at its full size the network's first
-block holds maps of 64 channels per pixel: a 12-megapixel source took 8.4 GB. Run band by band,
+block holds maps of 64 channels per pixel: a 12-megapixel source took 9 GB. Run band by band,
 each band with the rows of context its deepest layer reaches, the requested layers' maps come out
 as the whole image's (up to the rounding of differently blocked convolutions), and only one band's
-block maps are alive at a time. Sources small enough to hold whole are computed whole, unchanged.
+block maps are alive at a time. The statistics then describe the bands without joining them
+(:meth:`texsynth.stats.base.Statistic.describe_bands`), so no layer's map of the whole source is
+held either. Sources small enough to hold whole are computed whole, unchanged.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import tensorflow as tf
 from texsynth.nn.geometry import layer_stride, receptive_margin
 from texsynth.nn.vgg import VGGFeatures
 
-__all__ = ["BAND_BYTES", "band_starts", "banded_features"]
+__all__ = ["BAND_BYTES", "band_starts", "feature_bands"]
 
 # Largest first-block map of one band (float32): sources up to a megapixel (a 1024x1024 one's is
-# 256 MiB) are computed whole. Describing a 12-megapixel source took 11.4 GB whole, 4.6 GB in bands
-# of 512 MiB and 4.0 GB in bands of 128 MiB, all in 13-22 s (an AMD EPYC of family 26).
+# 256 MiB) are computed whole. Building the objective of a 12-megapixel source (an AMD EPYC of
+# family 26) took 11.4 GB and 20-22 s whole; in bands of 512, 256, 128 and 64 MiB 3.8, 3.1, 3.1 and
+# 2.5 GB, in 13, 14, 14 and 16 s.
 BAND_BYTES = 256 * 2**20
 
 
@@ -50,9 +53,10 @@ def band_starts(height: int, rows: int, margin: int) -> list[tuple[int, int]]:
     return bands
 
 
-def banded_features(features: VGGFeatures, x: tf.Tensor, layers: Sequence[int], padding: str,
-                    max_bytes: int = BAND_BYTES) -> list[tf.Tensor]:
-    """``features(x, layers, padding)``, computed over bands of rows where ``x`` is large.
+def feature_bands(features: VGGFeatures, x: tf.Tensor, layers: Sequence[int], padding: str,
+                  max_bytes: int = BAND_BYTES) -> list[list[tf.Tensor]]:
+    """``features(x, layers, padding)``, each map as bands of rows, computed band by band where ``x``
+    is large.
 
     Parameters
     ----------
@@ -69,8 +73,10 @@ def banded_features(features: VGGFeatures, x: tf.Tensor, layers: Sequence[int], 
 
     Returns
     -------
-    list of Tensor
-        The maps of ``layers`` in increasing order, shaped as :class:`VGGFeatures` returns them.
+    list of list of Tensor
+        For each of ``layers`` in increasing order, its map's bands of rows, top first: their
+        concatenation along the rows is the map :class:`VGGFeatures` returns. One band when ``x``
+        is computed whole.
 
     Raises
     ------
@@ -85,7 +91,7 @@ def banded_features(features: VGGFeatures, x: tf.Tensor, layers: Sequence[int], 
     deepest = max(layers)
     stride = layer_stride(deepest, features.arch)
     if height * row_bytes <= max_bytes or height <= 2 * stride:
-        return features(x, layers, padding)
+        return [[out] for out in features(x, layers, padding)]
     rows = max(stride, max_bytes // row_bytes // stride * stride)
     # A 'same' band's rows reach this far each way; a 'valid' map's rows start at its window's
     # top, so all of that reach lies below.
@@ -102,4 +108,4 @@ def banded_features(features: VGGFeatures, x: tf.Tensor, layers: Sequence[int], 
             step = layer_stride(layer, features.arch)
             skip = (top - start) // step
             piece.append(out[:, skip:] if stop == height else out[:, skip:skip + rows // step])
-    return [tf.concat(piece, axis=1) for piece in pieces]
+    return pieces

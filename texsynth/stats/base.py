@@ -1,7 +1,7 @@
 """What a texture statistic is: the protocol every member of :mod:`texsynth.stats` follows.
 
 A statistic summarises a layer's feature maps (or an octave's pixels) in a way that does not
-depend on where things are. The objective asks it for the description of a source, how several
+depend on where things are. The objective asks it for the description of a source (whole, or band by band), how several
 sources' descriptions join into one target, how ``--mul`` scales a target, a normaliser that makes
 the loss a relative error, the target in the form its loss uses (``prepare``), the loss of an
 output's features against it, and, for statistics with a random part (projections), a redraw.
@@ -44,6 +44,20 @@ class Statistic(Protocol):
         Returns
         -------
         Tensor, shape (N, ...), float32
+        """
+
+    def describe_bands(self, bands: Sequence["tf.Tensor"]) -> "tf.Tensor":
+        """:meth:`describe` of the maps whose bands of rows, top first, are ``bands``, without
+        joining them (a large source's maps come in bands: :mod:`texsynth.nn.bands`).
+
+        Parameters
+        ----------
+        bands : sequence of Tensor, each shape (N, H_i, W, C)
+
+        Returns
+        -------
+        Tensor, shape (N, ...), float32
+            What :meth:`describe` gives for the maps of height ``Σ H_i``.
         """
 
     def join(self, per_source: Sequence[np.ndarray], mode: str) -> Any:

@@ -114,7 +114,18 @@ class Gram:
 
     def describe(self, features: tf.Tensor) -> tf.Tensor:
         """:func:`gram` of each image: (N, H, W, C) -> (N, C, C)."""
-        return gram(features)
+        return self.describe_bands([features])
+
+    def describe_bands(self, bands: Sequence[tf.Tensor]) -> tf.Tensor:
+        """:func:`gram` of the maps whose bands of rows are ``bands``: the bands' ``FᵀF`` summed."""
+        _, _, w, c = bands[0].shape
+        h = sum(band.shape[1] for band in bands)
+        total = None
+        for band in bands:
+            flat = tf.cast(tf.reshape(band, (-1, band.shape[1] * w, c)), tf.float32)
+            product = tf.matmul(flat, flat, transpose_a=True)
+            total = product if total is None else total + product
+        return total * (1.0 / float(h * w * c))
 
     def join(self, per_source: Sequence[np.ndarray], mode: str) -> np.ndarray:
         """One target Gram (C, C) from the sources' Grams, each (C, C); see :func:`join_grams`."""

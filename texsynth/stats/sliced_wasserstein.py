@@ -352,12 +352,24 @@ class SlicedWasserstein:
     def describe(self, features: tf.Tensor) -> tf.Tensor:
         """Each image's feature vectors, (N, H, W, C) -> (N, n, C) float32, with n at most
         :data:`MAX_SAMPLES` (a fixed random subset of the positions)."""
-        _, h, w, c = features.shape
-        flat = tf.cast(tf.reshape(features, (-1, h * w, c)), tf.float32)
-        if h * w <= MAX_SAMPLES:
-            return flat
-        keep = np.sort(np.random.default_rng(self.seed).choice(h * w, MAX_SAMPLES, replace=False))
-        return tf.gather(flat, keep, axis=1)
+        return self.describe_bands([features])
+
+    def describe_bands(self, bands: Sequence[tf.Tensor]) -> tf.Tensor:
+        """:meth:`describe` of the maps whose bands of rows are ``bands``: each band gives the
+        vectors of the subset that lie in it."""
+        _, _, w, c = bands[0].shape
+        flats = [tf.cast(tf.reshape(band, (-1, band.shape[1] * w, c)), tf.float32) for band in bands]
+        count = sum(flat.shape[1] for flat in flats)
+        if count <= MAX_SAMPLES:
+            return flats[0] if len(flats) == 1 else tf.concat(flats, axis=1)
+        keep = np.sort(np.random.default_rng(self.seed).choice(count, MAX_SAMPLES, replace=False))
+        parts, start = [], 0
+        for flat in flats:
+            low, high = np.searchsorted(keep, [start, start + flat.shape[1]])
+            if high > low:
+                parts.append(tf.gather(flat, keep[low:high] - start, axis=1))
+            start += flat.shape[1]
+        return parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
 
     def join(self, per_source: Sequence[np.ndarray], mode: str) -> SWTarget:
         """Keep every source's vectors and the join mode (the join itself depends on the directions)."""
