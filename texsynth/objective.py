@@ -99,7 +99,7 @@ def source_taps(level: tf.Tensor, taps: Sequence[str | int], padding: str,
     by band where the level is large (:func:`texsynth.nn.bands.feature_bands`)."""
     layers = [t for t in taps if not isinstance(t, str)]
     maps = dict(zip(layers, feature_bands(features, level, layers, padding))) if layers else {}
-    return [octave_taps(level, [t], padding, features)[0:1] if isinstance(t, str) else maps[t] for t in taps]
+    return [maps[t] if t in maps else octave_taps(level, [t], padding, features) for t in taps]
 
 
 class Objective:

@@ -44,7 +44,7 @@ def reserve_cpu_pool(nbytes: int) -> bool:
         the pool then grows as usual.
     """
     # Whole MiB rows: one dimension of 8 GiB or more of floats would overflow the int32 shape (a
-    # 12-megapixel source asks for about 9 GiB).
+    # 12-megapixel source once asked for about 9 GiB, before sources were described in bands).
     rows = max(1, -(-nbytes // MIB))
     try:
         with tf.device("/CPU:0"):

@@ -1,10 +1,11 @@
 """What a texture statistic is: the protocol every member of :mod:`texsynth.stats` follows.
 
 A statistic summarises a layer's feature maps (or an octave's pixels) in a way that does not
-depend on where things are. The objective asks it for the description of a source (whole, or band by band), how several
-sources' descriptions join into one target, how ``--mul`` scales a target, a normaliser that makes
-the loss a relative error, the target in the form its loss uses (``prepare``), the loss of an
-output's features against it, and, for statistics with a random part (projections), a redraw.
+depend on where things are. The objective asks it for the description of a source (whole, or band
+by band), how several sources' descriptions join into one target, how ``--mul`` scales a target, a
+normaliser that makes the loss a relative error, the target in the form its loss uses
+(``prepare``), the loss of an output's features against it, and, for statistics with a random part
+(projections), a redraw.
 Adding a statistic means adding a module here and a line in :func:`texsynth.stats.statistic`.
 """
 
