@@ -54,3 +54,16 @@ def test_a_reserved_region_is_free_and_split_to_size():
 def test_without_pool_statistics_reserving_is_a_no_op():
     # oneDNN off: TensorFlow's CPU allocator keeps no statistics (what AVX2-only CPUs get by default).
     assert _probe(TF_ENABLE_ONEDNN_OPTS="0") == ["no-stats", "False"]
+
+
+def test_available_memory_is_positive_and_below_the_machines():
+    from texsynth.runtime.memory import available_memory
+
+    free = available_memory()
+    if free is None:
+        pytest.skip("no /proc/meminfo")
+    total = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                 if line.startswith("MemTotal:"))
+    swap = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                 if line.startswith("SwapTotal:")), 0)
+    assert 0 < free <= total + swap

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["HEADROOM", "MIB", "reserve_cpu_pool"]
+__all__ = ["HEADROOM", "MIB", "available_memory", "reserve_cpu_pool"]
 
 MIB = 2**20
 # Kept free beyond the expected peak, so that the leftover of every split stays at least this large.
@@ -54,3 +54,25 @@ def reserve_cpu_pool(nbytes: int) -> bool:
     except (tf.errors.ResourceExhaustedError, tf.errors.InternalError, tf.errors.InvalidArgumentError,
             MemoryError, ValueError):
         return False
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation could still get: Linux's available memory and free swap, or
+    what the process's cgroup still allows where that is less; None where it cannot be read (not Linux).
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in meminfo if line.split()[1:]}
+        available = fields["MemAvailable"] + fields.get("SwapFree", 0)
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as limit, open(usage_file) as usage:
+                allowed = int(limit.read()) - int(usage.read())  # "max" (no limit) is no number
+        except (OSError, ValueError):
+            continue
+        return min(available, max(allowed, 0))
+    return available
