@@ -1,8 +1,10 @@
 """Feature-map sizes, octaves that fit, strides, receptive fields and tiles."""
 
 import numpy as np
+import pytest
 
-from texsynth.nn.geometry import feature_size, layer_stride, max_octaves, receptive_margin, tile_windows
+from texsynth.errors import TexsynthError
+from texsynth.nn.geometry import check_fits, feature_size, layer_stride, max_octaves, receptive_margin, tile_windows
 from texsynth.nn.layers import layer_names
 
 
@@ -41,3 +43,13 @@ def test_max_octaves_agrees_with_the_feature_sizes():
     assert max_octaves(256, 256, 7, "vgg16", "same") > 4
     # Wrapped: levels 64, 32, 16, 8; conv3_x of 8 is 2 pixels wide, which still wraps by 2.
     assert max_octaves(64, 64, 7, "vgg16", "wrap") == 4 and max_octaves(32, 32, 7, "vgg16", "wrap") == 3
+
+
+def test_check_fits_suggests_fewer_octaves_only_where_they_would_help():
+    check_fits("output", 96, 96, 4, 7, "vgg16", "wrap")  # fits: no error
+    with pytest.raises(TexsynthError, match=r"output \(96x96\) .* 9 octaves .*at most 4 octaves fit; use fewer "
+                                            r"octaves \(-o\), a larger size or shallower layers$"):
+        check_fits("output", 96, 96, 9, 7, "vgg16", "wrap")
+    with pytest.raises(TexsynthError, match=r"not even one octave fits; use a larger size or shallower layers$") as error:
+        check_fits("source", 8, 8, 2, 7, "vgg16", "valid")
+    assert "fewer octaves" not in str(error.value)

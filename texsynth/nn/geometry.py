@@ -57,9 +57,12 @@ def check_fits(what: str, height: int, width: int, octaves: int, depth: int, arc
     fits = max_octaves(height, width, depth, arch, padding)
     if fits < octaves:
         layer = layer_names(arch)[depth]
-        hint = f"at most {fits} octave{'s' if fits != 1 else ''} fit" if fits else "not even one octave fits"
+        if fits:
+            hint = f"at most {fits} octave{'s' if fits != 1 else ''} fit; use fewer octaves (-o), a larger size"
+        else:  # fewer octaves cannot help
+            hint = "not even one octave fits; use a larger size"
         raise TexsynthError(f"{what} ({width}x{height}) is too small for {octaves} octaves with {padding} padding "
-                            f"up to layer {layer}: {hint}; use fewer octaves (-o), a larger size or shallower layers")
+                            f"up to layer {layer}: {hint} or shallower layers")
 
 
 def layer_stride(index: int, arch: str) -> int:
