@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from texsynth.errors import TexsynthError
 from texsynth.optim.scipy_lbfgs import lbfgs
-from texsynth.synthesis import SynthConfig, output_padding, pool_bytes
+from texsynth.synthesis import SynthConfig, output_padding, peak_memory_estimate, pool_bytes
 from tests.conftest import ROOT, synthesizer
 
 
@@ -172,3 +172,12 @@ def test_a_coarse_to_fine_run_on_the_gpu_path_follows_the_host_path(tiny, noise_
     assert len(device_losses) == len(host_losses) == 12
     np.testing.assert_allclose(device_losses, host_losses, rtol=0.02)
     assert np.abs(device_frames.astype(float) - host_frames).mean() < 1.0
+
+
+def test_the_memory_estimate_grows_with_the_canvas_its_frames_and_a_large_source():
+    small = peak_memory_estimate(SynthConfig(width=512, height=512))
+    assert 1.5e9 < small < 2e9  # measured 1.5-1.7 GB for the quick start
+    assert peak_memory_estimate(SynthConfig(width=2048, height=2048)) > 9e9  # measured 9.3-11.0 GB
+    assert peak_memory_estimate(SynthConfig(width=512, height=512, count=3)) > 2.5 * small - 2 * 2**30
+    assert peak_memory_estimate(SynthConfig(width=512, height=512), [(512, 512, 3)]) == small
+    assert peak_memory_estimate(SynthConfig(width=512, height=512), [(6000, 8000, 3)]) > 6e9  # measured 6.9 GB

@@ -41,6 +41,9 @@ _MAP_BYTES = 64 * 4
 # 26): 2.0 KiB per pixel with bfloat16 maps, 2.4 KiB in float32; pool1 alone with Gram, 0.9 KiB.
 _BASE_BYTES = 2**30
 _BYTES_PER_PIXEL = 2400
+# The analysis of a large source (in bands, see texsynth.nn.bands) per source pixel: 3.0 GB for 12
+# megapixels and 6.9 GB for 48, the same machine.
+_BYTES_PER_SOURCE_PIXEL = 170
 
 
 @dataclass(frozen=True)
@@ -175,20 +178,23 @@ def pool_bytes(config: SynthConfig, source_shapes: Sequence[tuple[int, ...]]) ->
     return max([6 * canvas] + [source_units(shape[0] * shape[1]) for shape in source_shapes]) * _MAP_BYTES + HEADROOM
 
 
-def peak_memory_estimate(config: SynthConfig) -> int:
+def peak_memory_estimate(config: SynthConfig, source_shapes: Sequence[tuple[int, ...]] = ()) -> int:
     """About how many bytes of memory a run of ``config`` will hold at its peak, at the default layers
-    and statistic (float32 maps; bfloat16 needs a fifth less, shallower layers less again).
+    and statistic (float32 maps; bfloat16 needs a fifth less, shallower layers less again): the
+    larger of the synthesis's and the largest source's analysis.
 
     Parameters
     ----------
     config : SynthConfig
+    source_shapes : sequence of (H, W, ...)
 
     Returns
     -------
     int
     """
     canvas = (config.height + 2 * config.border) * (config.width + 2 * config.border) * config.count
-    return _BASE_BYTES + _BYTES_PER_PIXEL * canvas
+    source = max((shape[0] * shape[1] for shape in source_shapes), default=0)
+    return _BASE_BYTES + max(_BYTES_PER_PIXEL * canvas, _BYTES_PER_SOURCE_PIXEL * source)
 
 
 class Synthesizer:

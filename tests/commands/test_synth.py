@@ -275,7 +275,8 @@ def test_an_output_larger_than_the_free_memory_gets_a_note(tmp_path, gravel_smal
     args = ["-s", str(gravel_small), "-ow", "48", "-o", "1", "-m", "1", "--output", str(tmp_path / "a.png")]
     monkeypatch.setattr(memory, "available_memory", lambda: 2**29)  # less than Python and TensorFlow alone
     assert synthesize_main(args) == 0
-    assert "note: a 48x48 output may need about 1 GB of memory and about 1 GB are available" in capsys.readouterr().err
+    assert ("note: a 48x48 output from these sources may need about 1 GB of memory and about 1 GB are available"
+            in capsys.readouterr().err)
     monkeypatch.setattr(memory, "available_memory", lambda: 2**40)
     assert synthesize_main([*args[:-1], str(tmp_path / "b.png")]) == 0
     assert "note:" not in capsys.readouterr().err

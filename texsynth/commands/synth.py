@@ -257,11 +257,12 @@ def run(command: SynthCommand, args: argparse.Namespace, prog: str = "texsynth s
         if height * width > LARGE_SOURCE_PIXELS:
             say(f"note: source {path} is {width}x{height}, described at that size at every octave, which takes "
                 "memory and time; texture statistics rarely need more than about 1000 px (-sw 1024 scales it)")
-    need, free = peak_memory_estimate(config), available_memory()
+    need, free = peak_memory_estimate(config, [image.shape for image in sources]), available_memory()
     if free is not None and need > free:
         frames = f" of {config.count} frames" if config.count > 1 else ""
-        say(f"note: a {config.width}x{config.height} output{frames} may need about {need / 1e9:.0f} GB of memory "
-            f"and about {free / 1e9:.0f} GB are available: the system may stop the run; a smaller output needs less")
+        say(f"note: a {config.width}x{config.height} output{frames} from these sources may need about "
+            f"{need / 1e9:.0f} GB of memory and about {free / 1e9:.0f} GB are available: the system may stop the "
+            "run; a smaller output or smaller sources need less")
     weights = weights if weights is not None else load_weights(command.weights, command.data_dir)
     reserve_cpu_pool(pool_bytes(config, [image.shape for image in sources]))
     synth = Synthesizer(config, weights, sources, [str(path) for path in command.sources], seed_image, log=say)
