@@ -181,3 +181,24 @@ def test_the_memory_estimate_grows_with_the_canvas_its_frames_and_a_large_source
     assert peak_memory_estimate(SynthConfig(width=512, height=512, count=3)) > 2.5 * small - 2 * 2**30
     assert peak_memory_estimate(SynthConfig(width=512, height=512), [(512, 512, 3)]) == small
     assert peak_memory_estimate(SynthConfig(width=512, height=512), [(6000, 8000, 3)]) > 6e9  # measured 6.9 GB
+
+
+def test_coarse_to_fine_from_a_finished_texture_keeps_its_detail(tiny, noise_source):
+    # --seed-image with the coarse-to-fine schedule: each finer stage starts from the image's own
+    # detail (plus what the coarser stages changed), not from noise, so continuing a finished
+    # texture goes on from where it was instead of re-making it from its coarsest octave.
+    from texsynth.io.images import load_image
+    from texsynth.synthesis import Synthesizer
+
+    source = load_image(noise_source)
+    first = Synthesizer(SynthConfig(width=48, height=48, octaves=2, max_iter=30, random_seed=1), tiny, [source])
+    done = first.run()
+    finished = first.to_frames(done.x)[0]
+    config = SynthConfig(width=48, height=48, octaves=2, max_iter=6, random_seed=2, seed="image")
+    again = Synthesizer(config, tiny, [source], seed_image=finished)
+    result = again.run()
+    assert [stage["iterations"] for stage in again.stages] == [3, 3]
+    # The full-size stage's first iterate is about as good as the finished texture, where a start
+    # from upsampled, noised coarse pixels began several times higher.
+    assert result.losses[3] < 2 * done.losses[-1]
+    np.testing.assert_allclose(again.to_frames(result.x)[0], finished, atol=40)

@@ -365,7 +365,15 @@ class Synthesizer:
         # of its pooling grid there, which upsampling would magnify into visible blocks.
         start = previous if index == 0 else upsample(smoothed(previous, self.output_padding), size,
                                                      self.output_padding)
-        if index > 0 and config.stage_noise > 0:
+        if index > 0 and config.seed == "image":
+            # The starting image's own detail at this size, in place of noise: the start is the image
+            # at this octave plus what the coarser stages changed, so an image that already matches
+            # (a finished texture, continued) keeps its detail instead of being re-made from its
+            # coarsest octave.
+            start = start + downsample(self.x0, first_octave, self.output_padding) - upsample(
+                smoothed(downsample(self.x0, first_octave + 1, self.output_padding), self.output_padding), size,
+                self.output_padding)
+        elif index > 0 and config.stage_noise > 0:
             # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
             # (fine stochastic textures stayed soft); band-limited, so none of it is at the
             # pixel-scale frequencies the network barely sees (the hatching).
