@@ -159,7 +159,8 @@ def test_ctrl_c_leaves_no_output_and_reports_what_finished(tmp_path):
     _image(sources / "tile.png", 3)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "texsynth", "batch", str(sources), "--output-dir", str(out),
-                             "--output-width", "32", "--octaves", "1", "--max-iter", "100000"],
+                             # a tiny tolerance: a 32-pixel tile at one octave once converged within the 8 s below
+                             "--output-width", "64", "--octaves", "1", "--max-iter", "100000", "--tol", "1e-12"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
                             # A shell's background job ignores SIGINT, and its children inherit that.
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
