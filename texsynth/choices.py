@@ -4,10 +4,13 @@ Commands build their parsers from these, so ``--help`` and flag errors answer wi
 numerical stack; library modules import them to validate their configurations.
 """
 
-__all__ = ["DISTANCE_TYPES", "JOIN_MODES", "PADDINGS", "PRECISIONS", "SEED_KINDS", "WEIGHT_NAMES", "DREAM_LAYERS", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
+__all__ = ["DISTANCE_TYPES", "JOIN_MODES", "PADDINGS", "PRECISIONS", "SEED_KINDS", "SW_JOIN_MODES", "WEIGHT_NAMES",
+           "DREAM_LAYERS", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
 
 # How several sources' statistics combine (see texsynth.stats).
 JOIN_MODES = ("average", "max", "log_euclidean", "affine_invariant")
+# The join modes that have a meaning for distributions (sliced Wasserstein, texsynth.stats.sliced_wasserstein).
+SW_JOIN_MODES = ("average", "affine_invariant")
 # The statistic matched at every layer and octave (see texsynth.stats).
 LOSSES = ("gram", "sw")
 # How synthesis visits the octaves (see texsynth.schedule) and which optimiser it runs (texsynth.optim).

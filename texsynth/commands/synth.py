@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, SCHEDULES
+from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, SCHEDULES, SW_JOIN_MODES
 from texsynth.commands.args import (ArgumentParser, add_data_dir_flag, add_precision_flag, add_weights_flag,
                                     non_negative, positive)
 from texsynth.errors import TexsynthError
@@ -161,6 +161,10 @@ def _check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("with --count > 1, --output must name a .gif (the frames form an animation)")
     if args.output and args.count == 1 and args.output.lower().endswith(".gif"):
         parser.error("--output .gif needs --count > 1; give a .png for a single image")
+    if args.loss == "sw" and args.join_mode not in SW_JOIN_MODES:
+        parser.error(f"--join-mode {args.join_mode} has no meaning for --loss sw (distributions): use average "
+                     "(the sources' pooled distribution), affine_invariant (the Wasserstein barycentre of two "
+                     "sources), or --loss gram")
 
 
 def synth_config(args: argparse.Namespace) -> "SynthConfig":

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from texsynth.choices import SW_JOIN_MODES
 from texsynth.errors import TexsynthError
 
 __all__ = ["MAX_SAMPLES", "MIN_DIRECTIONS", "SlicedWasserstein", "SWState", "SWTarget", "assign_by_rank",
@@ -48,7 +49,7 @@ MAX_SAMPLES = 2**15
 # 1.133, brick 0.964 against 0.903, the ancestor's objective on leaves 1.12 against 0.61) and
 # reached the ancestor's score later on brick and leaves (3.5x and 4.6x sooner against 3.9x, 5.3x).
 MIN_DIRECTIONS = 16
-JOINS = ("average", "affine_invariant")
+JOINS = SW_JOIN_MODES
 # Values from which ranking is split between two threads.
 PARALLEL_SIZE = 2**18
 # Row length from which rows may be ranked by radix sort (see _sorting_positions); below it one sort
