@@ -264,8 +264,10 @@ class Synthesizer:
             spectrum_weight=config.spectrum_weight, spectrum_octave=config.spectrum_octave, canvas=self.canvas,
             seed=self.random_seed)
 
-        # Only the coarse-to-fine stages after the first use it.
-        noisy_stages = config.schedule == "coarse-to-fine" and config.octaves > 1 and config.stage_noise > 0
+        # Only the coarse-to-fine stages after the first use it, and not from a starting image (its
+        # own detail takes the noise's place).
+        noisy_stages = (config.schedule == "coarse-to-fine" and config.octaves > 1 and config.stage_noise > 0
+                        and config.seed != "image")
         self.detail_std = (detail_levels(sources, weights.mean_bgr, config.octaves, config.padding)
                            if noisy_stages else None)
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)

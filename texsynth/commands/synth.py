@@ -109,7 +109,8 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
                           "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
     new.add_argument("--stage-noise", type=non_negative(float), default=2.0,
                      help="coarse-to-fine: smooth noise added to each upsampled stage, in units of the source's "
-                          "finest detail at that octave, for the stage to shape into fine texture (0: none)")
+                          "finest detail at that octave, for the stage to shape into fine texture (0: none; not "
+                          "used with --seed-image, whose own detail takes its place)")
     new.add_argument("--detail-settle", type=non_negative(float), default=0.0,
                      help="coarse-to-fine: the full-size stage first matches its own octave alone until its loss "
                           "falls by less than this fraction over 10 iterations, then every octave (0: every octave "
