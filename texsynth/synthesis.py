@@ -174,8 +174,8 @@ def pool_bytes(config: SynthConfig, source_shapes: Sequence[tuple[int, ...]]) ->
     def source_units(pixels: int) -> int:
         return 3 * pixels if pixels * _MAP_BYTES <= BAND_BYTES else 3 * BAND_BYTES // _MAP_BYTES + pixels // 8
 
-    canvas = (config.height + 2 * config.border) * (config.width + 2 * config.border) * config.count
-    return max([6 * canvas] + [source_units(shape[0] * shape[1]) for shape in source_shapes]) * _MAP_BYTES + HEADROOM
+    return (max([6 * _canvas_pixels(config)] + [source_units(shape[0] * shape[1]) for shape in source_shapes])
+            * _MAP_BYTES + HEADROOM)
 
 
 def peak_memory_estimate(config: SynthConfig, source_shapes: Sequence[tuple[int, ...]] = ()) -> int:
@@ -192,9 +192,13 @@ def peak_memory_estimate(config: SynthConfig, source_shapes: Sequence[tuple[int,
     -------
     int
     """
-    canvas = (config.height + 2 * config.border) * (config.width + 2 * config.border) * config.count
     source = max((shape[0] * shape[1] for shape in source_shapes), default=0)
-    return _BASE_BYTES + max(_BYTES_PER_PIXEL * canvas, _BYTES_PER_SOURCE_PIXEL * source)
+    return _BASE_BYTES + max(_BYTES_PER_PIXEL * _canvas_pixels(config), _BYTES_PER_SOURCE_PIXEL * source)
+
+
+def _canvas_pixels(config: SynthConfig) -> int:
+    """Pixels of every frame of the canvas, its border included."""
+    return (config.height + 2 * config.border) * (config.width + 2 * config.border) * config.count
 
 
 class Synthesizer:
@@ -372,9 +376,9 @@ class Synthesizer:
             # at this octave plus what the coarser stages changed, so an image that already matches
             # (a finished texture, continued) keeps its detail instead of being re-made from its
             # coarsest octave.
-            start = start + downsample(self.x0, first_octave, self.output_padding) - upsample(
-                smoothed(downsample(self.x0, first_octave + 1, self.output_padding), self.output_padding), size,
-                self.output_padding)
+            here = downsample(self.x0, first_octave, self.output_padding)
+            coarser = downsample(here, 1, self.output_padding)
+            start = start + here - upsample(smoothed(coarser, self.output_padding), size, self.output_padding)
         elif index > 0 and config.stage_noise > 0:
             # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
             # (fine stochastic textures stayed soft); band-limited, so none of it is at the
