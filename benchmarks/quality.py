@@ -29,6 +29,7 @@ examples/). Each is split: its left three quarters are the source, its right qua
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -237,18 +238,17 @@ CANDIDATES = {
 }
 
 
-_WEIGHTS = {}
-
-
 def _weights(name: str, data_dir: Path):
     """The weights a candidate's ``--weights`` and ``--data-dir`` select, each read once per process
     (``model_data/`` is the project's, wherever this runs from)."""
+    return _load_weights(name, ROOT / "model_data" if data_dir == Path("model_data") else data_dir)
+
+
+@functools.cache
+def _load_weights(name: str, folder: Path):
     from texsynth.nn.weights import load_weights
 
-    folder = ROOT / "model_data" if data_dir == Path("model_data") else data_dir
-    if (name, folder) not in _WEIGHTS:
-        _WEIGHTS[name, folder] = load_weights(name, folder)
-    return _WEIGHTS[name, folder]
+    return load_weights(name, folder)
 
 
 def synthesise(source: np.ndarray, flags: list[str], size: int, octaves: int, seconds: float,
