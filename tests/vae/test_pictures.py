@@ -40,7 +40,9 @@ def test_grid_latents_bad_pairs(latent_dim, dims, message):
 def test_grid_sample_reconstruct_shapes(tiny_model):
     grid = latent_grid(tiny_model, 5)
     assert grid.shape == (40, 40, 1)
-    assert np.array_equal(grid[8:16, 16:24], decode(tiny_model, grid_latents(5, 2)[7:8])[0])
+    # Decoded alone, not in a batch of 25: oneDNN's blocking on an AVX2-only CPU changes the last bits.
+    cell = decode(tiny_model, grid_latents(5, 2)[7:8])[0]
+    np.testing.assert_allclose(grid[8:16, 16:24], cell, rtol=0, atol=1e-5)
     samples = sample_images(tiny_model, 10, seed=1)
     assert samples.shape == (3 * 8, 4 * 8, 1)
     assert np.array_equal(samples, sample_images(tiny_model, 10, seed=1))
@@ -48,7 +50,7 @@ def test_grid_sample_reconstruct_shapes(tiny_model):
     pairs = reconstruct_images(tiny_model, originals)
     assert pairs.shape == (8, 3 * 16 + 2 * 2, 1)
     assert np.array_equal(pairs[:, :8], originals[0])
-    assert np.array_equal(pairs[:, 8:16], tiny_model.predict(originals[:1], verbose=0)[0])
+    np.testing.assert_allclose(pairs[:, 8:16], tiny_model.predict(originals[:1], verbose=0)[0], rtol=0, atol=1e-5)
 
 
 def test_tile_fills_gaps_and_empty_cells():
