@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 
 from texsynth.nn.geometry import feature_size
-from texsynth.nn.vgg import VGGFeatures, avg_pool, band_rows, conv2d_banded, conv_relu, rgb_to_vgg, vgg_to_rgb
+from texsynth.nn.vgg import (VGGFeatures, avg_pool, band_rows, conv2d_banded, conv2d_by_transpose, conv_relu, rgb_to_vgg,
+                             vgg_to_rgb)
 
 
 def test_preprocessing_round_trip():
@@ -138,3 +139,36 @@ def test_banded_features_and_their_gradient_are_the_whole_ones(tiny):
         banded = loss_and_grad(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=2000))
         for a, b in zip(whole[0] + [whole[1]], banded[0] + [banded[1]]):
             np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_convolution_by_transpose_is_the_convolution(padding, k):
+    rng = np.random.default_rng(k)
+    x = tf.constant(rng.normal(size=(2, 11, 8, 4)).astype(np.float32))
+    kernel = tf.constant(rng.normal(size=(k, k, 4, 6)).astype(np.float32))
+    np.testing.assert_allclose(conv2d_by_transpose(x, kernel, padding).numpy(),
+                               tf.nn.conv2d(x, kernel, 1, padding).numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_convolution_by_transpose_refuses_even_kernels():
+    with pytest.raises(ValueError, match="odd square"):
+        conv2d_by_transpose(tf.zeros((1, 5, 5, 1)), tf.zeros((2, 2, 1, 1)), "SAME")
+
+
+@pytest.mark.parametrize("padding", ["wrap", "same", "valid"])
+def test_features_by_transpose_and_their_gradient_are_the_usual_ones(tiny, padding):
+    x = tf.constant(np.random.default_rng(4).normal(size=(1, 48, 44, 3)).astype(np.float32) * 50)
+
+    def maps_and_grad(features):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            maps = features(x, [2, 7])
+            loss = sum(tf.reduce_sum(tf.square(m)) for m in maps)
+        return maps + [tape.gradient(loss, x)]
+
+    usual = maps_and_grad(VGGFeatures(tiny, depth=7, padding=padding, by_transpose=False))
+    transposed = maps_and_grad(VGGFeatures(tiny, depth=7, padding=padding, by_transpose=True))
+    for a, b in zip(usual, transposed):
+        assert b.shape == a.shape
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-3 * float(np.abs(a).max()))

@@ -22,8 +22,10 @@ def test_the_test_process_runs_with_the_choice_made():
         assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") in ("0", "1")
 
 
-def test_convolutions_are_banded_where_onednn_runs_them():
-    # A fresh process per backend: the choice is made when TensorFlow loads.
+def test_convolution_plan_follows_the_backend_and_the_cpu():
+    # A fresh process per backend: the choice is made when TensorFlow loads. Bands wherever oneDNN
+    # runs the convolutions; the input-gradient form there too, but only on x86-64 without AVX-512.
+    import platform
     import subprocess
     import sys
     from pathlib import Path
@@ -31,13 +33,15 @@ def test_convolutions_are_banded_where_onednn_runs_them():
     from texsynth.runtime.startup import CONV_BAND_BYTES
 
     root = Path(__file__).resolve().parents[2]
-    probe = "from texsynth.runtime.startup import conv_band_bytes; print(conv_band_bytes())"
+    probe = ("from texsynth.runtime.startup import conv_band_bytes, conv_by_transpose; "
+             "print(conv_band_bytes(), conv_by_transpose({'avx2'}), conv_by_transpose({'avx2', 'avx512f'}))")
     seen = {}
     for flag in ("0", "1"):
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": flag, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
         seen[flag] = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
-                                    cwd=root, timeout=120, check=True).stdout.split()[-1]
-    assert seen == {"0": "None", "1": str(CONV_BAND_BYTES)}
+                                    cwd=root, timeout=120, check=True).stdout.split()[-3:]
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    assert seen == {"0": ["None", "False", "False"], "1": [str(CONV_BAND_BYTES), str(x86), "False"]}
 
 
 def test_compiled_arithmetic_is_not_regrouped():
