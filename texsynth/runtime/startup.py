@@ -24,10 +24,11 @@ CONV_BAND_BYTES = 768 * 2**20
 REPRODUCIBLE_GRAPHS = {"arithmetic_optimization": False, "constant_folding": False}
 
 # Seconds per iteration at 512x512 on a 2-core AMD EPYC with AVX2 only (benchmarks/bench_iteration.py,
-# two rounds of five iterations, one run), with TensorFlow's default there (Eigen) and with oneDNN:
-# texsynth's defaults 5.0 s against 3.6 s (fastest iterations 3.8 and 3.3), the ancestor's design
-# 2.4 s against 2.6 s; peak memory 3.0 against 2.5 GB. On CPUs with AVX-512 VNNI or AMX TensorFlow
-# turns oneDNN on by itself.
+# two rounds of five iterations, one run per backend), with TensorFlow's default there (Eigen) and
+# with oneDNN: texsynth's defaults 5.0 s against 3.6 s, the ancestor's design 2.4 s against 2.6 s;
+# peak memory 3.0 against 2.5 GB. With conv_by_transpose (a later version, a family-25 EPYC):
+# texsynth 3.09 s against 1.86 s, the ancestor's design 2.30 against 2.32 s. On CPUs with AVX-512
+# VNNI or AMX TensorFlow turns oneDNN on by itself.
 
 
 def onednn_default(environ: Mapping[str, str], machine: str) -> str | None:
