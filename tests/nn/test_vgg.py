@@ -151,6 +151,19 @@ def test_convolution_by_transpose_is_the_convolution(padding, k):
                                tf.nn.conv2d(x, kernel, 1, padding).numpy(), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+def test_convolution_by_transpose_takes_unknown_sizes(padding):
+    # The dream command traces its step once for any window size.
+    rng = np.random.default_rng(2)
+    kernel = tf.constant(rng.normal(size=(3, 3, 4, 2)).astype(np.float32))
+    convolve = tf.function(lambda x: conv2d_by_transpose(x, kernel, padding),
+                           input_signature=[tf.TensorSpec([1, None, None, 4], tf.float32)])
+    for size in [(9, 7), (6, 12)]:
+        x = tf.constant(rng.normal(size=(1, *size, 4)).astype(np.float32))
+        np.testing.assert_allclose(convolve(x).numpy(), tf.nn.conv2d(x, kernel, 1, padding).numpy(),
+                                   rtol=1e-5, atol=1e-4)
+
+
 def test_convolution_by_transpose_refuses_even_kernels():
     with pytest.raises(ValueError, match="odd square"):
         conv2d_by_transpose(tf.zeros((1, 5, 5, 1)), tf.zeros((2, 2, 1, 1)), "SAME")

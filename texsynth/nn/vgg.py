@@ -109,7 +109,7 @@ def conv2d_by_transpose(x: tf.Tensor, kernel: tf.Tensor, padding: str) -> tf.Ten
 
     Parameters
     ----------
-    x : tf.Tensor, shape (N, H, W, C), fully defined
+    x : tf.Tensor, shape (N, H, W, C)
     kernel : tf.Tensor, shape (K, K, C, C_out), K odd
     padding : {"VALID", "SAME"}
 
@@ -121,12 +121,14 @@ def conv2d_by_transpose(x: tf.Tensor, kernel: tf.Tensor, padding: str) -> tf.Ten
     k = kernel.shape[0]
     if kernel.shape[1] != k or k % 2 == 0:
         raise ValueError(f"conv2d_by_transpose needs an odd square kernel, not {kernel.shape[0]}x{kernel.shape[1]}")
-    n, h, w, _ = x.shape.as_list()
+    if x.shape.is_fully_defined():
+        sizes = [*x.shape.as_list()[:3], kernel.shape[3]]
+    else:
+        sizes = tf.concat([tf.shape(x)[:3], [kernel.shape[3]]], axis=0)
     flipped = tf.transpose(kernel[::-1, ::-1], [0, 1, 3, 2])
-    y = tf.compat.v1.nn.conv2d_backprop_input([n, h, w, kernel.shape[3]], flipped, x, strides=[1, 1, 1, 1],
-                                              padding="SAME")
+    y = tf.compat.v1.nn.conv2d_backprop_input(sizes, flipped, x, strides=[1, 1, 1, 1], padding="SAME")
     border = (k - 1) // 2
-    return y[:, border:h - border, border:w - border] if padding == "VALID" and border else y
+    return y[:, border:-border, border:-border] if padding == "VALID" and border else y
 
 
 def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str,
@@ -150,12 +152,12 @@ def conv_relu(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, padding: str,
 
     ``band_bytes`` computes the forward convolution in bands of rows (:func:`conv2d_banded`);
     ``by_transpose`` computes it with the input-gradient kernel instead (:func:`conv2d_by_transpose`,
-    float32 kernels with a fully defined input only; it needs no bands).
+    float32 kernels only; it needs no bands).
     """
     input_shape = x.shape.as_list() if x.shape.is_fully_defined() else None
     out_dtype = tf.as_dtype(out_dtype or kernel.dtype)
 
-    transposed = by_transpose and input_shape is not None and kernel.dtype == tf.float32
+    transposed = by_transpose and kernel.dtype == tf.float32
 
     def forward(x: tf.Tensor) -> tf.Tensor:
         y = conv2d_by_transpose(x, kernel, padding) if transposed else conv2d_banded(x, kernel, padding, band_bytes)
