@@ -124,20 +124,21 @@ def test_a_banded_convolution_is_the_whole_one(padding):
         np.testing.assert_allclose(conv2d_banded(x, kernel, padding, max_bytes).numpy(), whole, atol=1e-5)
 
 
+def maps_and_gradient(features: VGGFeatures, x: tf.Tensor) -> list[tf.Tensor]:
+    """Layers 2 and 7 of ``x``, then the gradient of their summed squares with respect to ``x``."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        maps = features(x, [2, 7])
+        loss = sum(tf.reduce_sum(tf.square(m)) for m in maps)
+    return maps + [tape.gradient(loss, x)]
+
+
 def test_banded_features_and_their_gradient_are_the_whole_ones(tiny):
     x = tf.constant(np.random.default_rng(9).normal(size=(1, 30, 26, 3)).astype(np.float32) * 50)
-
-    def loss_and_grad(features):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            maps = features(x, [2, 7])
-            loss = sum(tf.reduce_sum(tf.square(m)) for m in maps)
-        return maps, tape.gradient(loss, x)
-
     for padding in ("wrap", "same"):
-        whole = loss_and_grad(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=None))
-        banded = loss_and_grad(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=2000))
-        for a, b in zip(whole[0] + [whole[1]], banded[0] + [banded[1]]):
+        whole = maps_and_gradient(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=None, by_transpose=False), x)
+        banded = maps_and_gradient(VGGFeatures(tiny, depth=7, padding=padding, band_bytes=2000, by_transpose=False), x)
+        for a, b in zip(whole, banded):
             np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-3)
 
 
@@ -172,16 +173,8 @@ def test_convolution_by_transpose_refuses_even_kernels():
 @pytest.mark.parametrize("padding", ["wrap", "same", "valid"])
 def test_features_by_transpose_and_their_gradient_are_the_usual_ones(tiny, padding):
     x = tf.constant(np.random.default_rng(4).normal(size=(1, 48, 44, 3)).astype(np.float32) * 50)
-
-    def maps_and_grad(features):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            maps = features(x, [2, 7])
-            loss = sum(tf.reduce_sum(tf.square(m)) for m in maps)
-        return maps + [tape.gradient(loss, x)]
-
-    usual = maps_and_grad(VGGFeatures(tiny, depth=7, padding=padding, by_transpose=False))
-    transposed = maps_and_grad(VGGFeatures(tiny, depth=7, padding=padding, by_transpose=True))
+    usual = maps_and_gradient(VGGFeatures(tiny, depth=7, padding=padding, by_transpose=False), x)
+    transposed = maps_and_gradient(VGGFeatures(tiny, depth=7, padding=padding, by_transpose=True), x)
     for a, b in zip(usual, transposed):
         assert b.shape == a.shape
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-3 * float(np.abs(a).max()))
