@@ -3,8 +3,8 @@ import pytest
 import tensorflow as tf
 
 from texsynth.nn.geometry import feature_size
-from texsynth.nn.vgg import (VGGFeatures, avg_pool, band_rows, conv2d_banded, conv2d_by_transpose, conv_relu, rgb_to_vgg,
-                             vgg_to_rgb)
+from texsynth.nn.vgg import (VGGFeatures, avg_pool, band_rows, conv2d_banded, conv2d_by_transpose, conv_relu,
+                             rgb_to_vgg, vgg_to_rgb)
 
 
 def test_preprocessing_round_trip():

@@ -1,6 +1,10 @@
 """The VGG feature extractor: pre-processing, and feature maps as plain TensorFlow ops.
 
-Layers are addressed by their indices into :func:`texsynth.nn.layers.layer_names`. Pooling is 2×2 average pooling (smoother gradients than max pooling for image synthesis).
+Layers are addressed by their indices into :func:`texsynth.nn.layers.layer_names`. Pooling is 2×2
+average pooling (smoother gradients than max pooling for image synthesis). On x86-64 CPUs without
+AVX-512 the forward convolutions run through oneDNN's input-gradient kernel
+(:func:`conv2d_by_transpose`), elsewhere through the forward kernel, in bands where large
+(:func:`conv2d_banded`).
 
 Three boundary conditions: ``valid`` (no padding; maps shrink by 2 per convolution), ``same`` (zero
 padding) and ``wrap`` (the input is one tile of a periodic image: each block's input is padded with
