@@ -2,7 +2,7 @@
 
 Layers are addressed by their indices into :func:`texsynth.nn.layers.layer_names`. Pooling is 2×2
 average pooling (smoother gradients than max pooling for image synthesis). On x86-64 CPUs without
-AVX-512 the forward convolutions run through oneDNN's input-gradient kernel
+AVX-512 the forward convolutions after the first run through oneDNN's input-gradient kernel
 (:func:`conv2d_by_transpose`), elsewhere through the forward kernel, in bands where large
 (:func:`conv2d_banded`).
 
