@@ -2,7 +2,7 @@
 
 import os
 
-from texsynth.runtime.startup import onednn_default
+from texsynth.runtime.startup import X86_64, onednn_default
 
 
 def test_onednn_is_turned_on_for_x86_unless_the_user_chose():
@@ -18,7 +18,7 @@ def test_the_test_process_runs_with_the_choice_made():
     import os
     import platform
 
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if platform.machine().lower() in X86_64:
         assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") in ("0", "1")
 
 
@@ -40,7 +40,7 @@ def test_convolution_plan_follows_the_backend_and_the_cpu():
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": flag, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
         seen[flag] = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
                                     cwd=root, timeout=120, check=True).stdout.split()[-3:]
-    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    x86 = platform.machine().lower() in X86_64
     assert seen == {"0": ["None", "False", "False"], "1": [str(CONV_BAND_BYTES), str(x86), "False"]}
 
 

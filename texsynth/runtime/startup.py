@@ -11,8 +11,8 @@ from typing import Iterator, Mapping
 
 from texsynth.runtime.precision import cpu_flags
 
-__all__ = ["CONV_BAND_BYTES", "REPRODUCIBLE_GRAPHS", "conv_band_bytes", "conv_by_transpose", "onednn_default",
-           "start_tensorflow"]
+__all__ = ["CONV_BAND_BYTES", "REPRODUCIBLE_GRAPHS", "X86_64", "conv_band_bytes", "conv_by_transpose",
+           "onednn_default", "start_tensorflow"]
 
 # Largest im2col buffer of one convolution under oneDNN (texsynth.nn.vgg.conv2d_banded). On a 2-core
 # AMD EPYC with AVX2 only, oneDNN 3.7 chose its reference kernel from about 0.95 GB on (128 input
@@ -22,6 +22,9 @@ CONV_BAND_BYTES = 768 * 2**20
 # Grappler rewrites turned off by start_tensorflow, whose regrouping of arithmetic varied between
 # processes (see there).
 REPRODUCIBLE_GRAPHS = {"arithmetic_optimization": False, "constant_folding": False}
+
+# platform.machine() of the x86-64 CPUs, the only kind these choices were measured on.
+X86_64 = ("x86_64", "amd64")
 
 # Seconds per iteration at 512x512 on a 2-core AMD EPYC with AVX2 only (benchmarks/bench_iteration.py,
 # two rounds of five iterations, one run per backend), with TensorFlow's default there (Eigen) and
@@ -49,7 +52,7 @@ def onednn_default(environ: Mapping[str, str], machine: str) -> str | None:
     -------
     str or None
     """
-    if "TF_ENABLE_ONEDNN_OPTS" in environ or machine.lower() not in ("x86_64", "amd64"):
+    if "TF_ENABLE_ONEDNN_OPTS" in environ or machine.lower() not in X86_64:
         return None
     return "1"
 
@@ -66,7 +69,7 @@ def conv_by_transpose(flags: set[str] | None = None) -> bool:
 
     There oneDNN computes a forward convolution as a GEMM over an im2col buffer, while the input
     gradient of the flipped convolution, the same sums, runs as a direct kernel. On a 2-core AMD
-    EPYC with AVX2 only, a 260x260x128 to 128 convolution took 113 ms against 344 ms, and VGG to
+    EPYC with AVX2 only, a 262x262x128 to 128 convolution took 113 ms against 344 ms, and VGG to
     conv3_2 with its input gradient on a wrapped 512x512 canvas 1.0 s against 1.7 s (1024x1024:
     4.2 s against 8.0 s). CPUs with AVX-512 keep the forward kernel: not measured there.
 
@@ -80,8 +83,7 @@ def conv_by_transpose(flags: set[str] | None = None) -> bool:
     bool
     """
     flags = cpu_flags() if flags is None else flags
-    x86 = platform.machine().lower() in ("x86_64", "amd64")  # the only kind measured
-    return x86 and "avx512f" not in flags and _onednn_on_cpu()
+    return platform.machine().lower() in X86_64 and "avx512f" not in flags and _onednn_on_cpu()
 
 
 def _onednn_on_cpu() -> bool:
