@@ -141,16 +141,19 @@ def test_detail_levels_measure_each_octaves_finest_band():
     assert levels[0] > 10.0 and levels[1] < 0.05 * levels[0]  # the blur before subsampling removes it
 
 
-def test_stage_noise_only_changes_the_finer_stages(tiny, noise_source):
+def test_stage_detail_only_changes_the_finer_stages(tiny, noise_source):
     base = dict(width=32, height=32, octaves=2, layers=["2", "4"], max_iter=4, random_seed=2, precision="float32")
     runs = {}
-    for amount in (0.0, 2.0):
+    for detail, amount in (("noise", 0.0), ("noise", 2.0), ("copied", 2.0)):
         frames = []
-        synth = synthesizer([noise_source], tiny, SynthConfig(stage_noise=amount, **base))
+        synth = synthesizer([noise_source], tiny, SynthConfig(stage_detail=detail, stage_noise=amount, **base))
         synth.run(lambda i, x, loss: frames.append(np.asarray(x).copy()))
-        runs[amount] = frames
-    np.testing.assert_array_equal(runs[0.0][1], runs[2.0][1])  # the coarse stage (iterations 1-2)
-    assert np.abs(runs[0.0][3] - runs[2.0][3]).max() > 1.0
+        runs[detail, amount] = frames
+    plain = runs["noise", 0.0]
+    for name in (("noise", 2.0), ("copied", 2.0)):
+        np.testing.assert_array_equal(plain[1], runs[name][1])  # the coarse stage (iterations 1-2)
+        assert np.abs(plain[3] - runs[name][3]).max() > 1.0
+    assert np.abs(runs["noise", 2.0][3] - runs["copied", 2.0][3]).max() > 1.0
 
 
 def test_iteration_costs_follow_the_stages_canvases():

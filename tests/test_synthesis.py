@@ -202,3 +202,15 @@ def test_coarse_to_fine_from_a_finished_texture_keeps_its_detail(tiny, noise_sou
     # from upsampled, noised coarse pixels began several times higher.
     assert result.losses[3] < 2 * done.losses[-1]
     np.testing.assert_allclose(again.to_frames(result.x)[0], finished, atol=40)
+
+
+def test_a_source_too_small_to_copy_detail_from_is_a_clear_error(tiny):
+    from texsynth.synthesis import Synthesizer
+
+    source = np.random.default_rng(0).uniform(0, 255, (24, 24, 3)).astype(np.float32)  # 24, 12, 6 pixels at octaves 0-2
+    config = SynthConfig(width=32, height=32, octaves=4, layers=["0"], padding="same", max_iter=1,
+                         stage_detail="copied")
+    with pytest.raises(TexsynthError, match=r"source #1 \(24x24\) is too small to copy detail from at 4 octaves"):
+        Synthesizer(config, tiny, [source])
+    Synthesizer(dataclasses.replace(config, stage_detail="noise"), tiny, [source])
+    Synthesizer(dataclasses.replace(config, octaves=3), tiny, [source])

@@ -5,7 +5,7 @@ numerical stack; library modules import them to validate their configurations.
 """
 
 __all__ = ["DISTANCE_TYPES", "JOIN_MODES", "PADDINGS", "PRECISIONS", "SEED_KINDS", "SW_JOIN_MODES", "WEIGHT_NAMES",
-           "DREAM_LAYERS", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
+           "DREAM_LAYERS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "STAGE_DETAILS"]
 
 # How several sources' statistics combine (see texsynth.stats).
 JOIN_MODES = ("average", "max", "log_euclidean", "affine_invariant")
@@ -16,6 +16,8 @@ LOSSES = ("gram", "sw")
 # How synthesis visits the octaves (see texsynth.schedule) and which optimiser it runs (texsynth.optim).
 SCHEDULES = ("coarse-to-fine", "joint")
 OPTIMIZERS = ("device", "scipy")
+# What a finer coarse-to-fine stage starts with besides the upsampled coarser result (texsynth.detail_copy).
+STAGE_DETAILS = ("noise", "copied")
 # Inter-frame distance of animations (see texsynth.interframe).
 DISTANCE_TYPES = ("l2", "lap1")
 # Precision of the network's feature maps (see texsynth.runtime.precision).

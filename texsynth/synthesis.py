@@ -14,11 +14,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, PADDINGS, PRECISIONS, SCHEDULES, SEED_KINDS
+from texsynth.choices import (DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, PADDINGS, PRECISIONS, SCHEDULES,
+                              SEED_KINDS, STAGE_DETAILS)
+from texsynth.detail_copy import BLOCK, copied_detail
 from texsynth.errors import TexsynthError
 from texsynth.interframe import InterframeTerm, interframe_targets
 from texsynth.io.images import resize_image
 from texsynth.nn.geometry import check_fits
+from texsynth.nn.pyramid import level_sizes
 from texsynth.nn.layers import layer_names, resolve_layers
 from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg, vgg_to_rgb
 from texsynth.nn.weights import VGGWeights
@@ -81,6 +84,7 @@ class SynthConfig:
     redraw_every: int = 0
     directions: int = 0
     schedule: str = "coarse-to-fine"
+    stage_detail: str = "noise"
     stage_noise: float = 2.0
     detail_settle: float = 0.0
     optimizer: str = "device"
@@ -107,7 +111,8 @@ class SynthConfig:
         choices = {"padding": (self.padding, PADDINGS[:2]), "join_mode": (self.join_mode, JOIN_MODES),
                    "if_distance": (self.if_distance, DISTANCE_TYPES), "seed": (self.seed, SEED_KINDS),
                    "precision": (self.precision, PRECISIONS), "loss": (self.loss, LOSSES),
-                   "schedule": (self.schedule, SCHEDULES), "optimizer": (self.optimizer, OPTIMIZERS)}
+                   "schedule": (self.schedule, SCHEDULES), "optimizer": (self.optimizer, OPTIMIZERS),
+                   "stage_detail": (self.stage_detail, STAGE_DETAILS)}
         for name, (value, allowed) in choices.items():
             if value not in allowed:
                 raise TexsynthError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
@@ -268,12 +273,21 @@ class Synthesizer:
             spectrum_weight=config.spectrum_weight, spectrum_octave=config.spectrum_octave, canvas=self.canvas,
             seed=self.random_seed)
 
-        # Only the coarse-to-fine stages after the first use it, and not from a starting image (its
-        # own detail takes the noise's place).
-        noisy_stages = (config.schedule == "coarse-to-fine" and config.octaves > 1 and config.stage_noise > 0
-                        and config.seed != "image")
+        # Only the coarse-to-fine stages after the first use them, and not from a starting image (its
+        # own detail takes their place).
+        finer_stages = config.schedule == "coarse-to-fine" and config.octaves > 1 and config.seed != "image"
+        noisy_stages = finer_stages and config.stage_detail == "noise" and config.stage_noise > 0
         self.detail_std = (detail_levels(sources, weights.mean_bgr, config.octaves, config.padding)
                            if noisy_stages else None)
+        self.detail_sources = None
+        if finer_stages and config.stage_detail == "copied":
+            for name, image in zip(names, sources):  # the second stage copies from octave (octaves - 2)
+                if min(level_sizes(side, config.octaves - 1, "same")[-1] for side in image.shape[:2]) < BLOCK:
+                    raise TexsynthError(f"source {name} ({image.shape[1]}x{image.shape[0]}) is too small to copy "
+                                        f"detail from at {config.octaves} octaves; use fewer octaves (-o) or "
+                                        "--stage-detail noise")
+            self.detail_sources = [rgb_to_vgg(np.asarray(image, np.float32)[None], weights.mean_bgr)
+                                   for image in sources]
         mean_rgb = np.mean([image.reshape(-1, 3).mean(axis=0) for image in sources], axis=0)
         self.x0 = rgb_to_vgg(make_seed(config.seed, config.count, *self.canvas, mean_rgb, rng, self.border,
                                        seed_image), weights.mean_bgr)
@@ -379,7 +393,13 @@ class Synthesizer:
             here = downsample(self.x0, first_octave, self.output_padding)
             coarser = downsample(here, 1, self.output_padding)
             start = start + here - upsample(smoothed(coarser, self.output_padding), size, self.output_padding)
-        elif index > 0 and config.stage_noise > 0:
+        elif index > 0 and self.detail_sources is not None:
+            # The source's own detail, where its coarser content matches the start's: detail that is
+            # already arranged like the source's, for the stage to refine rather than make.
+            rng = np.random.default_rng([self.random_seed, index])
+            here = [downsample(source, first_octave, "same")[0] for source in self.detail_sources]
+            start = start + copied_detail(start, here, self.output_padding, rng)
+        elif index > 0 and self.detail_std is not None:
             # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
             # (fine stochastic textures stayed soft); band-limited, so none of it is at the
             # pixel-scale frequencies the network barely sees (the hatching).

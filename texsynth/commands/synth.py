@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from texsynth.choices import DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, SCHEDULES, SW_JOIN_MODES
+from texsynth.choices import (DISTANCE_TYPES, JOIN_MODES, LOSSES, OPTIMIZERS, SCHEDULES, STAGE_DETAILS,
+                              SW_JOIN_MODES)
 from texsynth.commands.args import (ArgumentParser, add_data_dir_flag, add_precision_flag, add_weights_flag,
                                     non_negative, positive)
 from texsynth.errors import TexsynthError
@@ -107,10 +108,14 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--schedule", choices=SCHEDULES, default="coarse-to-fine",
                      help="coarse-to-fine: synthesise the coarsest octave first at its own size and refine, most "
                           "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
+    new.add_argument("--stage-detail", choices=STAGE_DETAILS, default="noise",
+                     help="coarse-to-fine: the fine detail each upsampled stage starts with, for it to shape: "
+                          "noise: smooth noise of --stage-noise's strength; copied: the source's own detail, block "
+                          "by block from where its coarser content matches best (not used with --seed-image, "
+                          "whose own detail takes their place)")
     new.add_argument("--stage-noise", type=non_negative(float), default=2.0,
-                     help="coarse-to-fine: smooth noise added to each upsampled stage, in units of the source's "
-                          "finest detail at that octave, for the stage to shape into fine texture (0: none; not "
-                          "used with --seed-image, whose own detail takes its place)")
+                     help="coarse-to-fine with --stage-detail noise: the noise's strength, in units of the source's "
+                          "finest detail at that octave (0: none)")
     new.add_argument("--detail-settle", type=non_negative(float), default=0.0,
                      help="coarse-to-fine: the full-size stage first matches its own octave alone until its loss "
                           "falls by less than this fraction over 10 iterations, then every octave (0: every octave "
@@ -184,7 +189,7 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
         spectrum_octave=args.spectrum_octave, redraw_every=args.redraw_every, directions=args.directions,
-        stage_noise=args.stage_noise, detail_settle=args.detail_settle, schedule=args.schedule,
+        stage_detail=args.stage_detail, stage_noise=args.stage_noise, detail_settle=args.detail_settle, schedule=args.schedule,
         optimizer=args.optimizer)
 
 
