@@ -21,8 +21,8 @@ from texsynth.errors import TexsynthError
 from texsynth.interframe import InterframeTerm, interframe_targets
 from texsynth.io.images import resize_image
 from texsynth.nn.geometry import check_fits
-from texsynth.nn.pyramid import level_sizes
 from texsynth.nn.layers import layer_names, resolve_layers
+from texsynth.nn.pyramid import level_sizes
 from texsynth.nn.vgg import VGGFeatures, rgb_to_vgg, vgg_to_rgb
 from texsynth.nn.weights import VGGWeights
 from texsynth.objective import Objective
@@ -385,6 +385,7 @@ class Synthesizer:
         # of its pooling grid there, which upsampling would magnify into visible blocks.
         start = previous if index == 0 else upsample(smoothed(previous, self.output_padding), size,
                                                      self.output_padding)
+        rng = np.random.default_rng([self.random_seed, index])  # the stage's own draws: copied blocks or noise
         if index > 0 and config.seed == "image":
             # The starting image's own detail at this size, in place of noise: the start is the image
             # at this octave plus what the coarser stages changed, so an image that already matches
@@ -396,14 +397,12 @@ class Synthesizer:
         elif index > 0 and self.detail_sources is not None:
             # The source's own detail, where its coarser content matches the start's: detail that is
             # already arranged like the source's, for the stage to refine rather than make.
-            rng = np.random.default_rng([self.random_seed, index])
             here = [downsample(source, first_octave, "same")[0] for source in self.detail_sources]
             start = start + copied_detail(start, here, self.output_padding, rng)
         elif index > 0 and self.detail_std is not None:
             # Fine detail to shape: from a smooth start the finest octave's statistics pull weakly
             # (fine stochastic textures stayed soft); band-limited, so none of it is at the
             # pixel-scale frequencies the network barely sees (the hatching).
-            rng = np.random.default_rng([self.random_seed, index])
             start = start + config.stage_noise * self.detail_std[first_octave] * stage_noise(
                 start.shape, rng, self.output_padding)
         # Numbered as planned, so frames and progress keep the plan's stage boundaries even where a

@@ -189,8 +189,8 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
         spectrum_octave=args.spectrum_octave, redraw_every=args.redraw_every, directions=args.directions,
-        stage_detail=args.stage_detail, stage_noise=args.stage_noise, detail_settle=args.detail_settle, schedule=args.schedule,
-        optimizer=args.optimizer)
+        stage_detail=args.stage_detail, stage_noise=args.stage_noise, detail_settle=args.detail_settle,
+        schedule=args.schedule, optimizer=args.optimizer)
 
 
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:
