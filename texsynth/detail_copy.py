@@ -66,9 +66,7 @@ def coarse_and_detail(image: np.ndarray, padding: str) -> tuple[np.ndarray, np.n
 
 def _pad(image: np.ndarray, pixels: int, wrap: bool) -> np.ndarray:
     """(H, W, C) padded by ``pixels`` on every side, periodically or mirrored (tiled if too small)."""
-    if wrap:
-        return np.pad(image, ((pixels, pixels), (pixels, pixels), (0, 0)), mode="wrap")
-    return np.pad(image, ((pixels, pixels), (pixels, pixels), (0, 0)), mode="symmetric")
+    return np.pad(image, ((pixels, pixels), (pixels, pixels), (0, 0)), mode="wrap" if wrap else "symmetric")
 
 
 def _neighbourhoods(padded: np.ndarray, rows: np.ndarray, cols: np.ndarray, pad: int) -> np.ndarray:
