@@ -37,8 +37,10 @@ def test_a_start_that_is_the_sources_coarse_part_gets_the_sources_detail_back():
 
 
 def test_wrapped_detail_moves_with_its_start_and_each_frame_gets_its_own():
-    source = texture(40, seed=1)
-    start = coarse_and_detail(texture(32, seed=2)[None], "wrap")[0]
+    # Textures whose best and second-best matches differ by 4.4 in squared distance (float32 rounds
+    # these at about 0.001): no near tie that another CPU's matrix product could break the other way.
+    source = texture(40, seed=10)
+    start = coarse_and_detail(texture(32, seed=11)[None], "wrap")[0]
     shift = (2 * STEP, 3 * STEP)
     frames = np.concatenate([start, np.roll(start, shift, axis=(1, 2))])
     copied = copied_detail(frames, [source], "wrap", np.random.default_rng(0))
