@@ -17,7 +17,7 @@ LOSSES = ("gram", "sw")
 SCHEDULES = ("coarse-to-fine", "joint")
 OPTIMIZERS = ("device", "scipy")
 # What a finer coarse-to-fine stage starts with besides the upsampled coarser result (texsynth.detail_copy).
-STAGE_DETAILS = ("noise", "copied")
+STAGE_DETAILS = ("copied", "noise")
 # Inter-frame distance of animations (see texsynth.interframe).
 DISTANCE_TYPES = ("l2", "lap1")
 # Precision of the network's feature maps (see texsynth.runtime.precision).

@@ -84,7 +84,7 @@ class SynthConfig:
     redraw_every: int = 0
     directions: int = 0
     schedule: str = "coarse-to-fine"
-    stage_detail: str = "noise"
+    stage_detail: str = "copied"
     stage_noise: float = 2.0
     detail_settle: float = 0.0
     optimizer: str = "device"

@@ -136,6 +136,10 @@ def _bad_inputs(tmp_path, gravel_small):
         "unknown schedule": (["-s", src, "--schedule", "fine-to-coarse"], 2, "invalid choice"),
         "spectrum octave too coarse": (["-s", src, "-ow", "96", "-o", "2", "--spectrum-weight", "0.1",
                                         "--spectrum-octave", "2"], 1, "less than octaves (2)"),
+        # The default copies detail, which --stage-noise would silently not change.
+        "stage noise without noise": (["-s", src, "--stage-noise", "1"], 2, "add --stage-detail noise"),
+        "source too small to copy from": (["-s", src, "-sw", "12", "-l", "0", "--padding-mode", "same", "-ow", "64",
+                                           "-o", "3"], 1, "too small to copy detail from"),
     }
 
 
@@ -144,7 +148,8 @@ BAD_CASES = ["missing source", "folder without images", "not an image", "truncat
              "source too small", "output too small", "unwritable output dir", "unwritable output", "bad weights",
              "missing vgg19", "both source scalings", "zero width", "negative octaves", "two seeds",
              "png for an animation", "affine with one source", "sw joined by max", "sw log-euclidean", "unknown loss",
-             "negative spectrum weight", "unknown schedule", "spectrum octave too coarse"]
+             "negative spectrum weight", "unknown schedule", "spectrum octave too coarse", "stage noise without noise",
+             "source too small to copy from"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)

@@ -108,14 +108,14 @@ def build_parser(prog: str = "synthesize.py") -> argparse.ArgumentParser:
     new.add_argument("--schedule", choices=SCHEDULES, default="coarse-to-fine",
                      help="coarse-to-fine: synthesise the coarsest octave first at its own size and refine, most "
                           "iterations where pixels are cheap; joint: every octave at once at full size (the ancestor's)")
-    new.add_argument("--stage-detail", choices=STAGE_DETAILS, default="noise",
+    new.add_argument("--stage-detail", choices=STAGE_DETAILS, default="copied",
                      help="coarse-to-fine: the fine detail each upsampled stage starts with, for it to shape: "
-                          "noise: smooth noise of --stage-noise's strength; copied: the source's own detail, block "
-                          "by block from where its coarser content matches best (not used with --seed-image, "
-                          "whose own detail takes their place)")
-    new.add_argument("--stage-noise", type=non_negative(float), default=2.0,
-                     help="coarse-to-fine with --stage-detail noise: the noise's strength, in units of the source's "
-                          "finest detail at that octave (0: none)")
+                          "copied: the source's own detail, block by block from where its coarser content matches "
+                          "best; noise: smooth noise of --stage-noise's strength (neither with --seed-image, whose "
+                          "own detail takes their place)")
+    new.add_argument("--stage-noise", type=non_negative(float), default=None,
+                     help="with --stage-detail noise: the noise's strength, in units of the source's finest detail "
+                          "at that octave (default 2; 0: none)")
     new.add_argument("--detail-settle", type=non_negative(float), default=0.0,
                      help="coarse-to-fine: the full-size stage first matches its own octave alone until its loss "
                           "falls by less than this fraction over 10 iterations, then every octave (0: every octave "
@@ -167,6 +167,9 @@ def _check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("with --count > 1, --output must name a .gif (the frames form an animation)")
     if args.output and args.count == 1 and args.output.lower().endswith(".gif"):
         parser.error("--output .gif needs --count > 1; give a .png for a single image")
+    if args.stage_noise is not None and args.stage_detail != "noise":
+        parser.error(f"--stage-noise sets the noise of --stage-detail noise and does nothing with "
+                     f"--stage-detail {args.stage_detail} (the default): add --stage-detail noise")
     if args.loss == "sw" and args.join_mode not in SW_JOIN_MODES:
         parser.error(f"--join-mode {args.join_mode} has no meaning for --loss sw (distributions): use average "
                      "(the sources' pooled distribution), affine_invariant (the Wasserstein barycentre of two "
@@ -189,8 +192,8 @@ def synth_config(args: argparse.Namespace) -> "SynthConfig":
         tol=args.tol, random_seed=args.random_seed, border=args.border, colour_weight=args.colour_weight,
         precision=args.precision, loss=args.loss, spectrum_weight=args.spectrum_weight,
         spectrum_octave=args.spectrum_octave, redraw_every=args.redraw_every, directions=args.directions,
-        stage_detail=args.stage_detail, stage_noise=args.stage_noise, detail_settle=args.detail_settle,
-        schedule=args.schedule, optimizer=args.optimizer)
+        stage_detail=args.stage_detail, detail_settle=args.detail_settle, schedule=args.schedule,
+        optimizer=args.optimizer, **({} if args.stage_noise is None else {"stage_noise": args.stage_noise}))
 
 
 def parse_command(argv: Sequence[str], prog: str = "synthesize.py") -> tuple[argparse.Namespace, SynthCommand]:
