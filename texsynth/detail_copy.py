@@ -9,7 +9,8 @@ sin² windows, which add up to one, so no seam is sharper than the detail itself
 
 It is the default (``--stage-detail copied``); ``--stage-detail noise`` starts from smooth noise
 instead. benchmarks/RESULTS.md, "Detail copied into each stage", has the measurements that chose it:
-better on all six textures measured at 512x512, held-out ones included.
+better on five of the six textures measured at 512x512 and level on the sixth, held-out ones
+included.
 """
 
 from __future__ import annotations
