@@ -1,6 +1,7 @@
 """The coarse-to-fine schedule: stage sizes and budgets, resampling, and a whole run."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from texsynth.schedule import (detail_levels, downsample, iteration_costs, settle_rule, smoothed, stage_budgets,
                                stage_noise, stage_sizes, upsample)
 from texsynth.synthesis import SynthConfig
-from tests.conftest import synthesizer
+from tests.conftest import ROOT, synthesizer
 
 
 def test_stages_follow_the_canvas_pyramid():
@@ -23,6 +24,14 @@ def test_budgets_add_up_and_give_every_stage_a_share(max_iter, stages):
     assert sum(budgets) == max_iter and len(budgets) == stages
     if max_iter >= stages:
         assert min(budgets) >= 1
+
+
+def test_the_readme_quick_start_states_the_schedules_split():
+    # The quick start's sentence quotes the split; a change of the shares must change it too.
+    section = (ROOT / "README.md").read_text().split("## Quick start", 1)[1]
+    max_iter = int(re.search(r"python synthesize.py -s examples/\S+ -m (\d+)", section).group(1))
+    quoted = re.search(r"\((\d+), (\d+), (\d+) and (\d+)\s+iterations at 64, 128, 256 and 512 pixels\)", section)
+    assert [int(n) for n in quoted.groups()] == stage_budgets(max_iter, 4)
 
 
 def test_resampling_a_wrapped_canvas_keeps_it_periodic():
